@@ -1,0 +1,90 @@
+/// Named histograms and counters measured by one source over one period.
+///
+/// Merging is exact: histograms merge bucket by bucket and counters add, so merging the sets of
+/// every event loop, agent and interval gives the set of everything that was measured.
+public struct MetricSet: Sendable, Equatable {
+    /// Latency and size distributions by metric name.
+    public var histograms: [String: HDRHistogram]
+    /// Event counts by metric name.
+    public var counters: [String: Int64]
+
+    /// An empty set.
+    public init(histograms: [String: HDRHistogram] = [:], counters: [String: Int64] = [:]) {
+        self.histograms = histograms
+        self.counters = counters
+    }
+
+    /// True when the set holds no histogram with values and no non-zero counter.
+    public var isEmpty: Bool {
+        histograms.values.allSatisfy(\.isEmpty) && counters.values.allSatisfy { $0 == 0 }
+    }
+
+    /// Adds `delta` to the counter `name`.
+    public mutating func add(_ delta: Int64, to name: String) {
+        counters[name, default: 0] += delta
+    }
+
+    /// The counter `name`, 0 if it was never counted.
+    public func counter(_ name: String) -> Int64 { counters[name] ?? 0 }
+
+    /// Merges `histogram` into the histogram `name`.
+    public mutating func merge(_ histogram: HDRHistogram, into name: String) {
+        if histograms[name] == nil {
+            histograms[name] = histogram
+        } else {
+            histograms[name]!.merge(histogram)
+        }
+    }
+
+    /// Merges every histogram and adds every counter of `other`.
+    public mutating func merge(_ other: MetricSet) {
+        for (name, histogram) in other.histograms { merge(histogram, into: name) }
+        for (name, value) in other.counters { counters[name, default: 0] += value }
+    }
+}
+
+/// A run's metrics second by second: one `MetricSet` per interval, merged exactly from any
+/// number of sources (event loops, agents) that report the same interval.
+public struct IntervalSeries: Sendable, Equatable {
+    /// The sets by interval number (seconds since the start of the run).
+    public private(set) var intervals: [Int: MetricSet]
+
+    /// An empty series.
+    public init() { intervals = [:] }
+
+    /// Merges a source's set for interval `second` into the series.
+    public mutating func merge(_ set: MetricSet, at second: Int) {
+        intervals[second, default: MetricSet()].merge(set)
+    }
+
+    /// Merges every interval of another series.
+    public mutating func merge(_ other: IntervalSeries) {
+        for (second, set) in other.intervals { merge(set, at: second) }
+    }
+
+    /// The interval numbers present, in order.
+    public var seconds: [Int] { intervals.keys.sorted() }
+
+    /// Everything in the series merged into one set.
+    public var total: MetricSet {
+        var all = MetricSet()
+        for second in seconds { all.merge(intervals[second]!) }
+        return all
+    }
+
+    /// The set of interval `second` (empty if nothing was reported for it).
+    public subscript(second: Int) -> MetricSet { intervals[second] ?? MetricSet() }
+
+    /// One row per interval for the counter `name`: (second, value).
+    public func counterSeries(_ name: String) -> [(second: Int, value: Int64)] {
+        seconds.map { ($0, intervals[$0]!.counter(name)) }
+    }
+
+    /// One row per interval for the histogram `name`: (second, summary), empty intervals included.
+    public func histogramSeries(_ name: String) -> [(second: Int, summary: HistogramSummary)] {
+        seconds.map { second in
+            let h = intervals[second]!.histograms[name] ?? HDRHistogram()
+            return (second, h.summary())
+        }
+    }
+}

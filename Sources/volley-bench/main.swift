@@ -1,0 +1,11 @@
+// volley-bench: the benchmarks whose figures the README quotes. Run release builds only:
+//   swift run -c release volley-bench stats
+let arguments = Array(CommandLine.arguments.dropFirst())
+switch arguments.first {
+case "stats":
+    StatsBenchmark().run()
+default:
+    print("""
+    usage: volley-bench stats      record, merge, encode and decode cost of the HDR histogram
+    """)
+}
