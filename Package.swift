@@ -3,6 +3,10 @@
 // the toolchain, small C shims for Linux headers, and system libz only.
 import PackageDescription
 
+// Hot-path modules drop dynamic exclusivity checks in release builds (debug builds and the
+// tests keep them): per-event class-property accesses would otherwise each call into the runtime.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "volley",
     products: [
@@ -10,14 +14,22 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(name: "CVolleyLinux"),
         .target(name: "ByteCoding"),
+        .target(name: "Digest"),
         .target(name: "Stats", dependencies: ["ByteCoding", "CZlib"],
                 linkerSettings: [.linkedLibrary("m")]),
-        .executableTarget(name: "volley-bench", dependencies: ["Stats"]),
-        .target(name: "TestSupport", linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "Net", dependencies: ["CVolleyLinux"], swiftSettings: hotPath),
+        .target(name: "WebSocket", dependencies: ["Net", "ByteCoding", "Digest"], swiftSettings: hotPath),
+        .executableTarget(name: "volley-conformance", dependencies: ["Net", "WebSocket"]),
+        .executableTarget(name: "volley-bench", dependencies: ["Stats", "Net", "WebSocket"]),
+        .target(name: "TestSupport", dependencies: ["Net"], linkerSettings: [.linkedLibrary("m")]),
 
         .testTarget(name: "ByteCodingTests", dependencies: ["ByteCoding", "TestSupport"]),
+        .testTarget(name: "DigestTests", dependencies: ["Digest"]),
         .testTarget(name: "StatsTests", dependencies: ["Stats", "ByteCoding", "TestSupport"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "NetTests", dependencies: ["Net", "TestSupport"]),
+        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "Net", "ByteCoding", "TestSupport"]),
     ]
 )

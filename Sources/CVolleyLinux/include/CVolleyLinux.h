@@ -1,0 +1,77 @@
+// Thin wrappers over Linux system interfaces that Swift cannot import directly
+// (the packed epoll_event, macros) or that are clearer as one call.
+#ifndef VOLLEY_C_LINUX_H
+#define VOLLEY_C_LINUX_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <pthread.h>
+
+/// An epoll event with natural alignment (the kernel's struct is packed on x86-64).
+typedef struct {
+    uint32_t events;
+    uint64_t data;
+} volley_epoll_event;
+
+extern const uint32_t VOLLEY_EPOLLIN;
+extern const uint32_t VOLLEY_EPOLLOUT;
+extern const uint32_t VOLLEY_EPOLLERR;
+extern const uint32_t VOLLEY_EPOLLHUP;
+extern const uint32_t VOLLEY_EPOLLRDHUP;
+extern const uint32_t VOLLEY_EPOLLET;
+
+int volley_epoll_create(void);
+int volley_epoll_add(int epfd, int fd, uint32_t events, uint64_t data);
+int volley_epoll_modify(int epfd, int fd, uint32_t events, uint64_t data);
+int volley_epoll_remove(int epfd, int fd);
+/// Waits up to timeout_ns nanoseconds (negative: forever) with epoll_pwait2's nanosecond timeout.
+int volley_epoll_wait(int epfd, volley_epoll_event *events, int max_events, int64_t timeout_ns);
+
+int volley_eventfd(void);
+int volley_eventfd_signal(int fd);
+int volley_eventfd_drain(int fd);
+
+/// A signalfd for the given signals, which are blocked for the calling thread (and threads it creates).
+int volley_signalfd(const int *signals, int count);
+/// Reads one pending signal number from a signalfd (0 if none).
+int volley_signalfd_read(int fd);
+void volley_block_signals(const int *signals, int count);
+void volley_ignore_sigpipe(void);
+
+int volley_socket_tcp(int family);
+int volley_set_nonblocking(int fd);
+int volley_set_nodelay(int fd, int on);
+int volley_set_reuseaddr(int fd, int on);
+int volley_set_reuseport(int fd, int on);
+int volley_set_linger_reset(int fd);
+int volley_set_bind_address_no_port(int fd);
+int volley_socket_error(int fd);
+int volley_accept(int fd, struct sockaddr_storage *address, socklen_t *length);
+
+/// CLOCK_MONOTONIC in nanoseconds.
+int64_t volley_monotonic_ns(void);
+/// CLOCK_REALTIME in nanoseconds since the Unix epoch.
+int64_t volley_realtime_ns(void);
+
+int volley_cpu_count(void);
+int volley_pin_current_thread(int cpu);
+/// The soft RLIMIT_NOFILE, after raising it to the hard limit.
+long volley_raise_fd_limit(void);
+/// Resident set size of this process in bytes (from /proc/self/statm).
+long volley_resident_bytes(void);
+/// Total physical memory in bytes.
+long long volley_physical_memory(void);
+/// CPU time (user + system) of this process in nanoseconds.
+int64_t volley_process_cpu_ns(void);
+/// Sets this thread's timer slack (how late the kernel may wake it) in nanoseconds.
+int volley_set_timer_slack_ns(unsigned long ns);
+/// The kernel thread id of the calling thread.
+int volley_thread_id(void);
+/// Names a thread (at most 15 characters show in ps/top).
+int volley_set_thread_name(pthread_t thread, const char *name);
+
+#endif
