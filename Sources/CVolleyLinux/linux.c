@@ -194,3 +194,49 @@ int volley_set_timer_slack_ns(unsigned long ns) { return prctl(PR_SET_TIMERSLACK
 int volley_thread_id(void) { return (int)gettid(); }
 
 int volley_set_thread_name(pthread_t thread, const char *name) { return pthread_setname_np(thread, name); }
+
+#include <spawn.h>
+#include <sys/wait.h>
+
+extern char **environ;
+
+int volley_spawn(const char *path, char *const argv[], int inherit_fd, int as_fd) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (inherit_fd >= 0) posix_spawn_file_actions_adddup2(&actions, inherit_fd, as_fd);
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    // The child starts with no blocked signals, whatever the parent blocked for its signalfd.
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
+    pid_t pid = -1;
+    int rc = posix_spawn(&pid, path, &actions, &attributes, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    if (rc != 0) { errno = rc; return -1; }
+    return pid;
+}
+
+int volley_socketpair(int fds[2]) {
+    return socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds);
+}
+
+int volley_clear_cloexec(int fd) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags < 0) return -1;
+    return fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+}
+
+int volley_reap_child(int *status) {
+    int raw = 0;
+    pid_t pid = waitpid(-1, &raw, WNOHANG);
+    if (pid <= 0) return pid < 0 ? -1 : 0;
+    if (WIFEXITED(raw)) *status = WEXITSTATUS(raw);
+    else if (WIFSIGNALED(raw)) *status = 128 + WTERMSIG(raw);
+    else *status = -1;
+    return pid;
+}
+
+int volley_kill(int pid, int signal) { return kill(pid, signal); }

@@ -73,7 +73,7 @@ public enum ClientHandshake {
                                 offeredSubprotocols: [String]) throws(HandshakeError) -> String? {
         guard response.status == 101 else {
             let prefix = String(decoding: body.prefix(200), as: UTF8.self)
-                .replacingControlCharacters()
+                .replacingControlCharacters().trimmingCharacters()
             throw .unexpectedStatus(status: response.status, reason: response.reason, body: prefix)
         }
         guard response.headers.contains("Upgrade", token: "websocket") else {

@@ -74,4 +74,16 @@ int volley_thread_id(void);
 /// Names a thread (at most 15 characters show in ps/top).
 int volley_set_thread_name(pthread_t thread, const char *name);
 
+/// Spawns `path` with `argv` (NULL-terminated); `inherit_fd` (if >= 0) becomes descriptor
+/// `as_fd` in the child. Returns the child's pid, or -1 with errno set.
+int volley_spawn(const char *path, char *const argv[], int inherit_fd, int as_fd);
+/// A connected pair of non-blocking, close-on-exec UNIX stream sockets.
+int volley_socketpair(int fds[2]);
+/// Clears close-on-exec on a descriptor (so a spawned child inherits it).
+int volley_clear_cloexec(int fd);
+/// Waits for any child without blocking: its pid (0 if none exited), *status gets the exit code or 128+signal.
+int volley_reap_child(int *status);
+/// Sends `signal` to `pid`.
+int volley_kill(int pid, int signal);
+
 #endif

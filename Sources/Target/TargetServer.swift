@@ -1,0 +1,98 @@
+import CVolleyLinux
+import Net
+import WebSocket
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Configuration of `volley target`.
+public struct TargetConfiguration: Sendable {
+    public var listen: SocketAddress
+    public var workers: Int
+    /// Set in worker processes spawned by the supervisor.
+    public var workerIndex: Int?
+    public var hubFD: Int32?
+
+    public init(listen: SocketAddress, workers: Int = 1, workerIndex: Int? = nil, hubFD: Int32? = nil) {
+        self.listen = listen
+        self.workers = workers
+        self.workerIndex = workerIndex
+        self.hubFD = hubFD
+    }
+}
+
+/// Runs `volley target`: one worker in this process, or a supervisor/hub with N worker processes.
+public enum TargetServer {
+    /// Runs until SIGINT or SIGTERM; returns the process exit code.
+    public static func run(_ configuration: TargetConfiguration, executable: String) -> Int32 {
+        volley_ignore_sigpipe()
+        _ = volley_raise_fd_limit()
+        if configuration.workers > 1 && configuration.workerIndex == nil {
+            return TargetSupervisor(configuration: configuration, executable: executable).run()
+        }
+        return runWorker(configuration)
+    }
+
+    static func runWorker(_ configuration: TargetConfiguration) -> Int32 {
+        let signals: [Int32] = [SIGINT, SIGTERM]
+        let signalFD = signals.withUnsafeBufferPointer { volley_signalfd($0.baseAddress, Int32($0.count)) }
+        do {
+            let loop = try EventLoop()
+            let worker = configuration.workerIndex ?? 0
+            let app = TargetApplication(loop: loop, worker: worker, workers: configuration.workers)
+            let listener = try WebSocketListener(address: configuration.listen, loop: loop, router: app,
+                                                 reusePort: configuration.workers > 1)
+            listener.onAccept = { [unowned app] in app.accepted($0) }
+            if let fd = configuration.hubFD { try app.attachHub(fd: fd) }
+            let shutdown = GracefulShutdown(loop: loop, app: app, listener: listener, signalFD: signalFD)
+            try loop.register(fd: signalFD, interest: .readable, handler: shutdown)
+            if worker == 0 {
+                let bound = listener.localAddress.map(String.init(describing:)) ?? "\(configuration.listen)"
+                Log.out("volley target: listening on \(bound) (\(configuration.workers) worker\(configuration.workers == 1 ? "" : "s")); paths /, /echo, /rooms/NAME, /chat?name=NAME, /delay?ms=N, /counter, /state, /private?user=ID, /health, /metrics")
+            }
+            loop.run()
+            return 0
+        } catch {
+            Log.error("volley target: \(error)")
+            return 1
+        }
+    }
+}
+
+/// On SIGINT/SIGTERM: stop accepting, close every WebSocket with 1001 "going away", wait up to
+/// two seconds for the close handshakes, then stop the loop.
+final class GracefulShutdown: EventHandler {
+    unowned(unsafe) let loop: EventLoop
+    unowned let app: TargetApplication
+    let listener: WebSocketListener
+    let signalFD: Int32
+    private var deadline: Instant?
+
+    init(loop: EventLoop, app: TargetApplication, listener: WebSocketListener, signalFD: Int32) {
+        self.loop = loop
+        self.app = app
+        self.listener = listener
+        self.signalFD = signalFD
+    }
+
+    func handleEvents(_ events: IOEvents) {
+        let signal = volley_signalfd_read(signalFD)
+        guard signal != 0 else { return }
+        if deadline != nil {
+            loop.stop()     // a second signal: stop now
+            return
+        }
+        deadline = Instant.now.advanced(by: Nanoseconds.seconds(2))
+        listener.close()
+        for connection in Array(app.open.all) { connection.close(code: CloseCode.goingAway, reason: "server shutting down") }
+        check()
+    }
+
+    private func check() {
+        if app.open.isEmpty || Instant.now >= deadline! {
+            loop.stop()
+        } else {
+            loop.schedule(after: Nanoseconds.milliseconds(20)) { [self] in check() }
+        }
+    }
+}
