@@ -37,13 +37,17 @@ int volley_epoll_modify(int epfd, int fd, uint32_t events, uint64_t data) { retu
 int volley_epoll_remove(int epfd, int fd) { return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL); }
 
 int volley_epoll_wait(int epfd, volley_epoll_event *events, int max_events, int64_t timeout_ns) {
-    struct epoll_event raw[512];
-    if (max_events > 512) max_events = 512;
+    struct epoll_event raw[1024];
+    if (max_events > 1024) max_events = 1024;
     int n;
     if (timeout_ns < 0) {
         n = epoll_wait(epfd, raw, max_events, -1);
     } else if (timeout_ns == 0) {
         n = epoll_wait(epfd, raw, max_events, 0);
+    } else if (timeout_ns >= 5000000) {
+        // Far deadlines: millisecond resolution is enough (rounded down; the loop waits again
+        // for the remainder), and plain epoll_wait is the cheapest wait.
+        n = epoll_wait(epfd, raw, max_events, (int)(timeout_ns / 1000000));
     } else {
         struct timespec ts = { .tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000 };
         n = epoll_pwait2(epfd, raw, max_events, &ts, NULL);

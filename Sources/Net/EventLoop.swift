@@ -51,7 +51,7 @@ public final class EventLoop: @unchecked Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private let running = Atomic<Bool>(false)
     private var events: UnsafeMutablePointer<volley_epoll_event>
-    private static let maxEvents = 512
+    private static let maxEvents = 1024
     private static let wakeToken: UInt64 = .max
     /// Kernel thread id of the thread running the loop (0 when not running).
     private let threadID = Atomic<Int32>(0)

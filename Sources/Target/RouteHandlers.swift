@@ -5,7 +5,9 @@ import WebSocket
 /// Base of the per-path handlers: counts traffic and keeps the application's registry of open
 /// connections; subclasses add what their path does.
 class RouteHandler: WebSocketDelegate {
-    unowned let app: TargetApplication
+    // unowned(unsafe): the application owns its handlers and outlives them; plain unowned would
+    // retain and release on every message.
+    unowned(unsafe) let app: TargetApplication
 
     init(app: TargetApplication) { self.app = app }
 

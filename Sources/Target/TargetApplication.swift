@@ -8,7 +8,7 @@ final class TargetApplication: WebSocketRouter {
     unowned(unsafe) let loop: EventLoop
     let worker: Int
     let workers: Int
-    var metrics = TargetMetrics()
+    let metrics = TargetMetrics()
     private let started = Instant.now
     private var hub: HubLink?
     /// Every worker's counters summed, as last reported by the hub (this worker's own values alone without a hub).
@@ -28,6 +28,8 @@ final class TargetApplication: WebSocketRouter {
         self.worker = worker
         self.workers = workers
     }
+
+    deinit { metrics.deallocate() }
 
     var hasHub: Bool { hub != nil }
 

@@ -7,16 +7,27 @@ struct TargetMetrics {
              bytesReceived, bytesSent, connectionsLost, timeouts, handshakesRejected, privateUndeliverable, badRequests
     }
 
-    /// Base counters, then one per protocol-violation class.
-    private(set) var values = [Int64](repeating: 0, count: Counter.allCases.count + WebSocketViolation.allCases.count)
+    static let width = Counter.allCases.count + WebSocketViolation.allCases.count
 
-    mutating func add(_ counter: Counter, _ n: Int64 = 1) { values[counter.rawValue] &+= n }
+    /// Base counters, then one per protocol-violation class. Raw storage owned by the worker's
+    /// single loop thread: incrementing is one add, with no copy-on-write check.
+    private let storage = UnsafeMutablePointer<Int64>.allocate(capacity: TargetMetrics.width)
 
-    mutating func add(_ violation: WebSocketViolation) {
-        values[Counter.allCases.count + WebSocketViolation.allCases.firstIndex(of: violation)!] &+= 1
+    init() { storage.initialize(repeating: 0, count: Self.width) }
+
+    /// Frees the storage (the metrics live as long as their worker).
+    func deallocate() { storage.deallocate() }
+
+    var values: [Int64] { Array(UnsafeBufferPointer(start: storage, count: Self.width)) }
+
+    @inline(__always)
+    func add(_ counter: Counter, _ n: Int64 = 1) { storage[counter.rawValue] &+= n }
+
+    func add(_ violation: WebSocketViolation) {
+        storage[Counter.allCases.count + WebSocketViolation.allCases.firstIndex(of: violation)!] &+= 1
     }
 
-    subscript(_ counter: Counter) -> Int64 { values[counter.rawValue] }
+    subscript(_ counter: Counter) -> Int64 { storage[counter.rawValue] }
 
     /// Prometheus text exposition of `totals` (every worker summed) and this worker's own values.
     static func prometheus(totals: [Int64], worker: Int, workers: Int, uptime: Double) -> String {

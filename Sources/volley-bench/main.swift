@@ -4,8 +4,11 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "stats":
     StatsBenchmark().run()
+case "codec":
+    CodecBenchmark().run()
 default:
     print("""
     usage: volley-bench stats      record, merge, encode and decode cost of the HDR histogram
+           volley-bench codec      WebSocket frame codec cost per 32-byte frame
     """)
 }
