@@ -244,3 +244,41 @@ int volley_reap_child(int *status) {
 }
 
 int volley_kill(int pid, int signal) { return kill(pid, signal); }
+
+#include <poll.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+int volley_wait_readable(int fd, int timeout_ms) {
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    int n = poll(&p, 1, timeout_ms);
+    return n > 0 ? 1 : n;
+}
+
+int volley_mkdirs(const char *path) {
+    char buffer[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buffer) { errno = ENAMETOOLONG; return -1; }
+    memcpy(buffer, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buffer[i] == '/' || buffer[i] == 0) {
+            char saved = buffer[i];
+            buffer[i] = 0;
+            if (mkdir(buffer, 0755) != 0 && errno != EEXIST) return -1;
+            buffer[i] = saved;
+        }
+    }
+    return 0;
+}
+
+int volley_random_bytes(void *buffer, size_t length) {
+    size_t done = 0;
+    while (done < length) {
+        ssize_t n = getrandom((char *)buffer + done, length - done, 0);
+        if (n < 0) { if (errno == EINTR) continue; return -1; }
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+int volley_stdout_is_tty(void) { return isatty(1); }

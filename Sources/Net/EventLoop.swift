@@ -267,3 +267,10 @@ final class ClosureTimer: TimerTarget {
     init(_ body: @escaping () -> Void) { self.body = body }
     func timerFired(token: UInt64, now: Instant) { body() }
 }
+
+/// Carries a value that is not `Sendable` to a closure that runs on the one thread allowed to use
+/// it (typically an object confined to an event loop, handed to `execute` on that same loop).
+public struct LoopBound<Value>: @unchecked Sendable {
+    public let value: Value
+    public init(_ value: Value) { self.value = value }
+}

@@ -7,16 +7,20 @@ public struct MetricSet: Sendable, Equatable {
     public var histograms: [String: HDRHistogram]
     /// Event counts by metric name.
     public var counters: [String: Int64]
+    /// Levels at the end of the period (open connections, active users) by name; sources of the
+    /// same period add up (they count disjoint things).
+    public var gauges: [String: Int64]
 
     /// An empty set.
-    public init(histograms: [String: HDRHistogram] = [:], counters: [String: Int64] = [:]) {
+    public init(histograms: [String: HDRHistogram] = [:], counters: [String: Int64] = [:], gauges: [String: Int64] = [:]) {
         self.histograms = histograms
         self.counters = counters
+        self.gauges = gauges
     }
 
     /// True when the set holds no histogram with values and no non-zero counter.
     public var isEmpty: Bool {
-        histograms.values.allSatisfy(\.isEmpty) && counters.values.allSatisfy { $0 == 0 }
+        histograms.values.allSatisfy(\.isEmpty) && counters.values.allSatisfy { $0 == 0 } && gauges.values.allSatisfy { $0 == 0 }
     }
 
     /// Adds `delta` to the counter `name`.
@@ -36,10 +40,15 @@ public struct MetricSet: Sendable, Equatable {
         }
     }
 
-    /// Merges every histogram and adds every counter of `other`.
+    /// The gauge `name`, 0 if never set.
+    public func gauge(_ name: String) -> Int64 { gauges[name] ?? 0 }
+
+    /// Merges every histogram and adds every counter and gauge of `other` (another source's
+    /// measurements of the same period).
     public mutating func merge(_ other: MetricSet) {
         for (name, histogram) in other.histograms { merge(histogram, into: name) }
         for (name, value) in other.counters { counters[name, default: 0] += value }
+        for (name, value) in other.gauges { gauges[name, default: 0] += value }
     }
 }
 
@@ -65,10 +74,16 @@ public struct IntervalSeries: Sendable, Equatable {
     /// The interval numbers present, in order.
     public var seconds: [Int] { intervals.keys.sorted() }
 
-    /// Everything in the series merged into one set.
+    /// Everything in the series merged into one set; gauges are their peak over the intervals.
     public var total: MetricSet {
         var all = MetricSet()
-        for second in seconds { all.merge(intervals[second]!) }
+        var peaks: [String: Int64] = [:]
+        for second in seconds {
+            let set = intervals[second]!
+            all.merge(MetricSet(histograms: set.histograms, counters: set.counters))
+            for (name, value) in set.gauges { peaks[name] = Swift.max(peaks[name] ?? value, value) }
+        }
+        all.gauges = peaks
         return all
     }
 

@@ -1,4 +1,5 @@
 // volley: distributed WebSocket load generation. See README.md.
+import Net
 import Target
 #if canImport(Glibc)
 import Glibc
@@ -8,10 +9,15 @@ let usage = """
 volley — distributed WebSocket load generator
 
 usage:
+  volley demo                                      run the bundled target and scenarios/demo.yaml against it
+  volley run SCENARIO.yaml [--out DIR] [--target URL] [--loops N]
+                                                   run a load test (engine in this process)
+  volley validate SCENARIO.yaml                    check a scenario and show its plan
   volley target --listen ADDR:PORT [--workers N]   run the bundled system under test
   volley help                                      this text
 
-Exit codes: 0 success, 2 the command could not be carried out (bad arguments, cannot listen).
+Exit codes: 0 passed, 1 thresholds failed, 2 could not be carried out (bad scenario or
+arguments, target unreachable), 3 aborted (Ctrl-C).
 """
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -20,11 +26,17 @@ do {
     switch arguments.first {
     case "target":
         status = try TargetCommand.run(Array(arguments.dropFirst()))
+    case "run":
+        status = try RunCommand.run(Array(arguments.dropFirst()))
+    case "validate":
+        status = try RunCommand.validate(Array(arguments.dropFirst()))
+    case "demo":
+        status = try RunCommand.demo(Array(arguments.dropFirst()))
     case nil, "help", "--help", "-h":
         print(usage)
         status = arguments.isEmpty ? 2 : 0
     default:
-        let commands = ["target", "help"]
+        let commands = ["demo", "run", "validate", "target", "help"]
         let hint = Suggestion.closest(to: arguments[0], among: commands).map { " (did you mean \"\($0)\"?)" } ?? ""
         throw UsageError("unknown command \"\(arguments[0])\"\(hint)\n\n\(usage)")
     }

@@ -86,4 +86,13 @@ int volley_reap_child(int *status);
 /// Sends `signal` to `pid`.
 int volley_kill(int pid, int signal);
 
+/// Waits until `fd` is readable or `timeout_ms` passes: 1 readable, 0 timeout, -1 error.
+int volley_wait_readable(int fd, int timeout_ms);
+/// Creates a directory and its parents (like mkdir -p); 0 on success.
+int volley_mkdirs(const char *path);
+/// Fills `buffer` with `length` random bytes from the kernel; 0 on success.
+int volley_random_bytes(void *buffer, size_t length);
+/// True when standard output is a terminal.
+int volley_stdout_is_tty(void);
+
 #endif

@@ -1,0 +1,163 @@
+import Dispatch
+import Net
+import Scenario
+import Stats
+import Synchronization
+import WebSocket
+
+/// Why a load engine could not start.
+public struct EngineError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Runs one agent's slice of a scenario on a group of event loops (one per core by default):
+/// each loop drives its share of the virtual users and owns its metrics, which `collect()`
+/// drains and merges once per interval.
+public final class LoadEngine: @unchecked Sendable {
+    // @unchecked: the drivers are each confined to their own loop (reached only through that
+    // loop's `execute`); the remaining shared state is immutable or behind a Mutex/Atomic.
+    public let scenario: Scenario
+    public let slice: LoadSlice
+    public let clock: any TimeSource
+    /// Nanoseconds to add to this host's wall clock to get the coordinator's (0 when alone).
+    public let clockOffset: Int64
+    let program: Program
+    private let group: EventLoopGroup
+    private var drivers: [LoopDriver] = []
+    private let barriers: BarrierService
+    private let finishedDrivers = Atomic<Int>(0)
+    private(set) var addresses: [String: SocketAddress] = [:]
+    private(set) var constantURLs: [WebSocketURL?] = []
+    private(set) var localAddresses: [IPAddress] = []
+    private(set) var clientOptions = ClientOptions()
+    private let startInstant = Mutex<Instant?>(nil)
+
+    /// An engine with `loops` event loops (default: one per core).
+    public init(scenario: Scenario, slice: LoadSlice, loops: Int? = nil, clock: any TimeSource = SystemClock(),
+                clockOffset: Int64 = 0, barrierService: BarrierService? = nil) throws {
+        self.scenario = scenario
+        self.slice = slice
+        self.clock = clock
+        self.clockOffset = clockOffset
+        program = Program(scenario)
+        if let loops {
+            group = try EventLoopGroup(count: loops, clock: clock)
+        } else {
+            group = try EventLoopGroup(clock: clock)
+        }
+        barriers = barrierService ?? LocalBarrierService(scenario: scenario)
+        clientOptions.openTimeout = scenario.options.connectTimeout
+        clientOptions.closeTimeout = scenario.options.closeTimeout
+        clientOptions.subprotocols = scenario.subprotocols
+        clientOptions.limits = WebSocketLimits(maximumFrameSize: UInt64(scenario.options.maxMessageSize),
+                                               maximumMessageSize: UInt64(scenario.options.maxMessageSize))
+    }
+
+    /// Number of event loops.
+    public var loopCount: Int { group.loops.count }
+
+    /// Resolves every target host (blocking; call before `start`) and checks the URLs.
+    public func prepare() throws {
+        var context = RenderContext(seed: 1)
+        for target in scenario.targets {
+            let sample = target.renderString(&context)
+            guard let url = WebSocketURL(sample) else { throw EngineError("target \(target.source) is not a valid ws:// URL") }
+            let hostPart = target.source.dropFirst("ws://".count).prefix { $0 != "/" && $0 != "?" }
+            if hostPart.contains("{{") {
+                throw EngineError("target \(target.source): placeholders may be used in the path and query, not in the host or port")
+            }
+            constantURLs.append(target.isConstant ? url : nil)
+            if addresses[url.host] == nil {
+                let resolved = try Resolver.resolve(host: url.host, port: url.port)
+                addresses[url.host] = resolved[0]
+            }
+        }
+        for text in scenario.options.localAddresses {
+            guard let ip = IPAddress(text) else { throw EngineError("local address \(text) is not an IP address") }
+            localAddresses.append(ip)
+        }
+    }
+
+    /// Starts the loops and begins the plan at `instant` (on this engine's clock).
+    public func start(at instant: Instant) {
+        startInstant.withLock { $0 = instant }
+        group.start()
+        drivers = group.loops.enumerated().map { i, loop in
+            LoopDriver(loop: loop, engine: self, index: i, loopCount: group.loops.count, scenario: scenario,
+                       slice: slice, program: program, clock: clock)
+        }
+        barriers.attach(to: self)
+        for (i, loop) in group.loops.enumerated() {
+            let driver = LoopBound(drivers[i])
+            loop.execute { driver.value.begin(at: instant) }
+        }
+    }
+
+    /// The instant the plan starts at.
+    public var startedAt: Instant? { startInstant.withLock { $0 } }
+
+    /// Drains every loop's metrics since the last call and merges them.
+    public func collect() -> MetricSet {
+        let sets = Mutex<[MetricSet]>([])
+        let done = DispatchSemaphore(value: 0)
+        for (i, loop) in group.loops.enumerated() {
+            let driver = LoopBound(drivers[i])
+            loop.execute {
+                let set = driver.value.metrics.drain()
+                sets.withLock { $0.append(set) }
+                done.signal()
+            }
+        }
+        for _ in group.loops { done.wait() }
+        var merged = MetricSet()
+        for set in sets.withLock({ $0 }) { merged.merge(set) }
+        return merged
+    }
+
+    /// Stops every user now (closing connections gracefully), e.g. when the lease runs out.
+    public func stopNow() {
+        for (i, loop) in group.loops.enumerated() {
+            let driver = LoopBound(drivers[i])
+            loop.execute { driver.value.beginStopping(driver.value.clock.now()) }
+        }
+    }
+
+    /// True once every loop has finished its users.
+    public var isFinished: Bool { !drivers.isEmpty && finishedDrivers.load(ordering: .acquiring) == drivers.count }
+
+    func driverFinished(_ driver: LoopDriver) {
+        finishedDrivers.add(1, ordering: .releasing)
+    }
+
+    /// Stops the loops' threads (after the run has finished).
+    public func shutdown() {
+        group.stopAndJoin()
+    }
+
+    // MARK: Barriers
+
+    /// Users this agent expects at a barrier: its target connections right now.
+    public func expectedUsers() -> Int {
+        guard let start = startedAt else { return 0 }
+        return Int((slice.targetConnections(at: start.nanoseconds(to: clock.now()), in: scenario) + 1e-9).rounded(.down))
+    }
+
+    func barrierArrival(barrier: Int, generation: Int, loop: Int) {
+        barriers.arrived(barrier: barrier, generation: generation)
+    }
+
+    /// Releases (barrier, generation) on every loop at `instant` (this engine's clock).
+    public func releaseBarrier(barrier: Int, generation: Int, at instant: Instant, timedOut: Bool) {
+        for (i, loop) in group.loops.enumerated() {
+            let driver = LoopBound(drivers[i])
+            loop.execute { driver.value.release(barrier: barrier, generation: generation, at: instant, timedOut: timedOut) }
+        }
+    }
+
+    /// Runs `body` on the first loop after `nanoseconds` (for barrier timeouts).
+    func afterDelay(_ nanoseconds: Int64, _ body: @escaping @Sendable () -> Void) {
+        let loop = group.loops[0]
+        loop.execute { loop.schedule(after: nanoseconds) { body() } }
+    }
+}

@@ -1,0 +1,313 @@
+import JSON
+import Net
+import Scenario
+import Stats
+import WebSocket
+
+/// Runs one event loop's share of the virtual users: starts and stops them to follow the
+/// planned connection count, paces connects, sweeps deadlines, and owns the loop's metrics.
+/// Everything here runs on the loop's thread.
+final class LoopDriver: TimerTarget {
+    enum RunState { case waiting, running, stopping, finished }
+
+    unowned(unsafe) let loop: EventLoop
+    unowned(unsafe) let engine: LoadEngine
+    let index: Int
+    let loopCount: Int
+    let scenario: Scenario
+    let slice: LoadSlice
+    let program: Program
+    let metrics: LoopMetrics
+    let clock: any TimeSource
+    let deliveryLatency: HistogramRecorder?
+
+    private(set) var state = RunState.waiting
+    private var start = Instant(nanoseconds: 0)
+    private var users: [VirtualUser] = []
+    private var stopping: [ObjectIdentifier: VirtualUser] = [:]
+    private var created = 0
+    private var connecting = 0
+    private let maxConnecting: Int
+    private var failureStreak = 0
+    private var backoffUntil: Int64 = 0
+    private var lastSweep: Int64 = 0
+    private var stopDeadline: Int64 = 0
+    private var barrierWaiters: [BarrierKey: [VirtualUser]] = [:]
+    private var currentPhase = 0
+
+    /// Rendering state shared by this loop's users (one thread, so no copies).
+    var context: RenderContext
+    private var sendBuffer: [UInt8] = []
+    private var matchScratch: [UInt8] = []
+    private let senderField: [UInt8]?
+    private let sequenceField: [UInt8]?
+    private var fieldName: [UInt8] = []
+
+    static let tickInterval = Nanoseconds.milliseconds(10)
+    static let sweepInterval = Nanoseconds.milliseconds(50)
+
+    init(loop: EventLoop, engine: LoadEngine, index: Int, loopCount: Int, scenario: Scenario, slice: LoadSlice,
+         program: Program, clock: any TimeSource) {
+        self.loop = loop
+        self.engine = engine
+        self.index = index
+        self.loopCount = loopCount
+        self.scenario = scenario
+        self.slice = slice
+        self.program = program
+        self.clock = clock
+        let metrics = LoopMetrics(measureNames: program.measureNames)
+        self.metrics = metrics
+        deliveryLatency = scenario.delivery?.latencyMetric.flatMap { name in program.measureNames.firstIndex(of: name).map { metrics.measures[$0] } }
+        maxConnecting = Swift.max(1, LoadSlice.evenShare(scenario.options.maxConnecting, part: index, of: loopCount))
+        context = RenderContext(seed: UInt64(bitPattern: clock.now().nanoseconds) ^ UInt64(index + 1) &* 0x9E37_79B9_7F4A_7C15)
+        context.agent = Int64(slice.agentIndex)
+        senderField = scenario.delivery.map { Array($0.senderField.utf8) }
+        sequenceField = scenario.delivery.map { Array($0.sequenceField.utf8) }
+        sendBuffer.reserveCapacity(4096)
+        matchScratch.reserveCapacity(256)
+    }
+
+    // MARK: Run control
+
+    /// Starts following the plan at `instant` (on this loop's clock).
+    func begin(at instant: Instant) {
+        start = instant
+        state = .running
+        loop.schedule(at: instant, target: self, token: 0)
+    }
+
+    /// Elapsed run time, in nanoseconds.
+    private func elapsed(_ now: Instant) -> Int64 { start.nanoseconds(to: now) }
+
+    func timerFired(token: UInt64, now: Instant) {
+        switch state {
+        case .running:
+            tick(now)
+        case .stopping:
+            if stopping.isEmpty && users.isEmpty || now.nanoseconds >= stopDeadline {
+                for user in Array(stopping.values) + users { user.stop() }
+                finish()
+                return
+            }
+            loop.schedule(at: now.advanced(by: Self.tickInterval), target: self, token: 0)
+        case .waiting, .finished:
+            break
+        }
+    }
+
+    private func tick(_ now: Instant) {
+        let t = elapsed(now)
+        if t >= scenario.duration {
+            beginStopping(now)
+            return
+        }
+        if let (phase, _) = LoadSlice.phase(at: t, in: scenario) { currentPhase = phase }
+        context.phaseName = scenario.phases[currentPhase].name
+        let target = targetUsers(at: t)
+        if users.count > target {
+            for _ in 0..<(users.count - target) { stopUser(users[users.count - 1]) }
+        } else if users.count < target && now.nanoseconds >= backoffUntil {
+            let room = Swift.max(0, maxConnecting - connecting)
+            for _ in 0..<Swift.min(room, target - users.count) { startUser() }
+        }
+        if now.nanoseconds - lastSweep >= Self.sweepInterval {
+            lastSweep = now.nanoseconds
+            for user in users { user.checkDeadlines(now: now.nanoseconds) }
+        }
+        metrics.usersActive = users.count
+        loop.schedule(at: now.advanced(by: Self.tickInterval), target: self, token: 0)
+    }
+
+    /// This loop's share of the agent's target connections at `t` nanoseconds.
+    private func targetUsers(at t: Int64) -> Int {
+        let agentTarget = Int((slice.targetConnections(at: t, in: scenario) + 1e-9).rounded(.down))
+        return LoadSlice.evenShare(agentTarget, part: index, of: loopCount)
+    }
+
+    private func startUser() {
+        let local = created * loopCount + index
+        created += 1
+        let user = VirtualUser(driver: self, number: Int64(slice.globalUserNumber(local: local)))
+        user.position = users.count
+        users.append(user)
+        connecting += 1
+        user.start()
+    }
+
+    private func remove(_ user: VirtualUser) {
+        let i = user.position
+        guard i < users.count, users[i] === user else { return }
+        let last = users.removeLast()
+        if i < users.count {
+            users[i] = last
+            last.position = i
+        }
+    }
+
+    private func stopUser(_ user: VirtualUser) {
+        remove(user)
+        stopping[ObjectIdentifier(user)] = user
+        user.stop()
+    }
+
+    /// Stops every user now (end of run, lost lease, abort) and finishes once they have closed.
+    func beginStopping(_ now: Instant) {
+        guard state == .running || state == .waiting else { return }
+        state = .stopping
+        stopDeadline = now.nanoseconds + scenario.options.closeTimeout
+        for user in users.reversed() { stopUser(user) }
+        for (key, waiters) in barrierWaiters {
+            barrierWaiters[key] = nil
+            for w in waiters { w.released(at: now.nanoseconds, timedOut: false) }
+        }
+        loop.schedule(at: now.advanced(by: Self.tickInterval), target: self, token: 0)
+    }
+
+    private func finish() {
+        state = .finished
+        metrics.usersActive = 0
+        engine.driverFinished(self)
+    }
+
+    // MARK: Users' callbacks
+
+    func userConnected(_ user: VirtualUser) {
+        connecting = Swift.max(0, connecting - 1)
+        failureStreak = 0
+    }
+
+    /// A user ended; `previous` is what it was doing (so no list needs scanning).
+    func userEnded(_ user: VirtualUser, failed: Bool, previous: VirtualUser.State) {
+        if stopping.removeValue(forKey: ObjectIdentifier(user)) == nil {
+            remove(user)
+        }
+        if previous == .connecting {
+            connecting = Swift.max(0, connecting - 1)
+            if failed {
+                // A failed connection attempt: back off a little before replacing it, longer as failures repeat.
+                failureStreak += 1
+                backoffUntil = clock.now().nanoseconds + Swift.min(Nanoseconds.seconds(1), Nanoseconds.milliseconds(5) << Swift.min(failureStreak, 8))
+            }
+        }
+        if previous == .atBarrier {
+            for (key, waiters) in barrierWaiters where waiters.contains(where: { $0 === user }) {
+                barrierWaiters[key] = waiters.filter { $0 !== user }
+            }
+        }
+        if state == .stopping && stopping.isEmpty && users.isEmpty { finish() }
+    }
+
+    // MARK: Services for users
+
+    func connect(user: VirtualUser, url template: Template?) throws(SocketError) -> WebSocketConnection {
+        let target = Int(user.number % Int64(scenario.targets.count))
+        let url: WebSocketURL
+        if template == nil, let constant = engine.constantURLs[target] {
+            url = constant
+        } else {
+            prepareContext(for: user, seq: 0)
+            url = WebSocketURL((template ?? scenario.targets[target]).renderString(&context)) ?? engine.constantURLs[target] ?? WebSocketURL(host: "invalid")
+        }
+        var options = engine.clientOptions
+        if !scenario.headers.isEmpty {
+            prepareContext(for: user, seq: 0)
+            options.headers = scenario.headers.map { ($0.name, $0.value.renderString(&context)) }
+        }
+        if !engine.localAddresses.isEmpty {
+            options.localAddress = engine.localAddresses[Int(user.number) % engine.localAddresses.count]
+        }
+        let address = engine.addresses[url.host] ?? engine.addresses.values.first!
+        return try WebSocketConnection.connect(to: SocketAddress(ip: address.ip, port: url.port), url: url, on: loop,
+                                               options: options, delegate: user)
+    }
+
+    private func prepareContext(for user: VirtualUser, seq: Int64) {
+        context.vu = user.number
+        context.seq = seq
+        context.iteration = user.iteration
+        context.row = scenario.feeder?.row(for: Int(user.number))
+    }
+
+    /// Renders `template` for `user`; the bytes are valid until the next render.
+    func render(_ template: Template, for user: VirtualUser, seq: Int64) -> [UInt8] {
+        if template.isConstant, case let .literal(bytes)? = template.segments.first { return bytes }
+        prepareContext(for: user, seq: seq)
+        context.nowMicros = wallMicros()
+        sendBuffer.removeAll(keepingCapacity: true)
+        template.render(&context, into: &sendBuffer)
+        return sendBuffer
+    }
+
+    func matches(_ matcher: MessageMatcher, _ payload: UnsafeRawBufferPointer, binary: Bool, user: VirtualUser, seq: Int64) -> Bool {
+        if matcher.conditions.isEmpty { return true }
+        prepareContext(for: user, seq: seq)
+        return matcher.matches(payload, binary: binary, context: &context, scratch: &matchScratch)
+    }
+
+    /// Nanoseconds between a user's paced sends in the current phase, if the phase has a rate.
+    func sendInterval() -> Int64? {
+        switch slice.phases[currentPhase].rate {
+        case nil:
+            return nil
+        case let .perConnection(r):
+            return Int64(1e9 / r)
+        case let .total(r):
+            let users = Swift.max(1.0, slice.targetConnections(at: elapsed(clock.now()), in: scenario))
+            return Int64(1e9 * users / r)
+        }
+    }
+
+    /// The current phase's think time.
+    func thinkTime() -> Int64? { scenario.phases[currentPhase].think }
+
+    /// Wall-clock microseconds, corrected to the coordinator's clock in a cluster run.
+    func wallMicros() -> Int64 { (WallClock.nanosecondsSinceEpoch() + engine.clockOffset) / 1000 }
+
+    func integerField(_ name: String, in payload: UnsafeRawBufferPointer) -> Int64? {
+        var key = name
+        return key.withUTF8 { JSONScanner.integer(UnsafeRawBufferPointer($0), in: payload) }
+    }
+
+    /// The sender (hashed) and sequence number of a tracked message, if it carries both.
+    func deliveryKey(_ payload: UnsafeRawBufferPointer) -> (UInt64, Int64)? {
+        guard let senderField, let sequenceField else { return nil }
+        guard let sender = senderField.withUnsafeBytes({ JSONScanner.field($0, in: payload) }),
+              let sequence = sequenceField.withUnsafeBytes({ JSONScanner.integer($0, in: payload) }) else { return nil }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for i in sender.range { hash = (hash ^ UInt64(payload[i])) &* 0x100_0000_01b3 }
+        return (hash, sequence)
+    }
+
+    // MARK: Barriers
+
+    struct BarrierKey: Hashable {
+        let barrier: Int
+        let generation: Int
+    }
+
+    func arrive(_ user: VirtualUser, barrier: Int, generation: Int) {
+        let key = BarrierKey(barrier: barrier, generation: generation)
+        barrierWaiters[key, default: []].append(user)
+        engine.barrierArrival(barrier: barrier, generation: generation, loop: index)
+    }
+
+    /// Releases the users waiting at (barrier, generation) at `instant`: the loop wakes a little
+    /// early and spins to the instant, so releases on all loops and agents line up.
+    func release(barrier: Int, generation: Int, at instant: Instant, timedOut: Bool) {
+        let key = BarrierKey(barrier: barrier, generation: generation)
+        let wake = instant.advanced(by: -Nanoseconds.microseconds(300))
+        loop.schedule(after: Swift.max(0, clock.now().nanoseconds(to: wake))) { [self] in
+            while clock.now() < instant {}
+            let releasedAt = clock.now()
+            metrics.barrierRelease.record(instant.microseconds(to: releasedAt))
+            metrics.add(.barrierReleases)
+            guard let waiters = barrierWaiters.removeValue(forKey: key) else { return }
+            for user in waiters { user.released(at: releasedAt.nanoseconds, timedOut: timedOut) }
+        }
+    }
+
+    /// Users waiting at any barrier on this loop.
+    var usersAtBarriers: Int { barrierWaiters.values.reduce(0) { $0 + $1.count } }
+}
+

@@ -1,0 +1,86 @@
+import Scenario
+
+/// A virtual user's steps compiled to a flat list of instructions, with loops as jumps, so a
+/// user's position in its script is one integer.
+struct Program {
+    enum Instruction {
+        case connect(url: Template?)
+        case send(payload: Template, binary: Bool)
+        /// `measure` is the index of the step's metric in `measureNames`.
+        case expect(ExpectStep, pacedAfterSend: Bool, measure: Int?)
+        case expectNone(ExpectNoneStep)
+        case sleep(Int64)
+        case barrier(id: Int, BarrierStep)
+        /// Entering a loop: reset its counter (slot) and go on.
+        case loopStart(slot: Int)
+        /// End of a loop body: count the iteration; jump to `bodyStart` while more remain.
+        case loopEnd(slot: Int, count: Int?, bodyStart: Int)
+        case close
+        case reconnect
+        case end
+    }
+
+    let instructions: [Instruction]
+    /// Number of loop counters a user needs.
+    let loopSlots: Int
+    /// Line of the step each instruction came from (for error messages).
+    let lines: [Int]
+    /// The loop slot enclosing each instruction ({{iteration}} reads its counter), if any.
+    let enclosingSlot: [Int?]
+    /// Every latency metric, in recorder order.
+    let measureNames: [String]
+
+    init(_ scenario: Scenario) {
+        var instructions: [Instruction] = []
+        var lines: [Int] = []
+        var slots = 0
+        var enclosing: [Int?] = []
+        var openLoops: [Int] = []
+        let barriers = scenario.barrierNames
+        let measures = scenario.measureNames
+        func add(_ instruction: Instruction, _ line: Int) {
+            instructions.append(instruction)
+            lines.append(line)
+            enclosing.append(openLoops.last)
+        }
+        func emit(_ steps: [Step]) {
+            var previousWasSend = false
+            for step in steps {
+                switch step.kind {
+                case let .connect(c): add(.connect(url: c.url), step.line)
+                case let .send(s): add(.send(payload: s.payload, binary: s.binary), step.line)
+                case let .expect(e):
+                    add(.expect(e, pacedAfterSend: previousWasSend && e.latencyFrom == .lastSend,
+                                measure: e.measure.flatMap { measures.firstIndex(of: $0) }), step.line)
+                case let .expectNone(e): add(.expectNone(e), step.line)
+                case let .sleep(d): add(.sleep(d), step.line)
+                case let .barrier(b): add(.barrier(id: barriers.firstIndex(of: b.name)!, b), step.line)
+                case let .loop(l):
+                    let slot = slots
+                    slots += 1
+                    add(.loopStart(slot: slot), step.line)
+                    let bodyStart = instructions.count
+                    openLoops.append(slot)
+                    emit(l.steps)
+                    add(.loopEnd(slot: slot, count: l.count, bodyStart: bodyStart), step.line)
+                    openLoops.removeLast()
+                case .close: add(.close, step.line)
+                case .reconnect: add(.reconnect, step.line)
+                }
+                // An expect right after a send (possibly after other expects) measures from it.
+                switch step.kind {
+                case .send: previousWasSend = true
+                case .expect: break
+                default: previousWasSend = false
+                }
+            }
+        }
+        emit(scenario.steps)
+        add(.end, 0)
+        self.instructions = instructions
+        self.loopSlots = slots
+        self.lines = lines
+        self.enclosingSlot = enclosing
+        self.measureNames = measures
+    }
+}

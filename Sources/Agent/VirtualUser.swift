@@ -1,0 +1,498 @@
+import Net
+import Scenario
+import WebSocket
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One simulated client: runs the compiled script step by step on its loop's thread, driven by
+/// its connection's events, timers, and barrier releases.
+final class VirtualUser: WebSocketDelegate, TimerTarget {
+    enum State: UInt8 {
+        case idle, connecting, running, sleeping, pacing, expecting, expectingNone, atBarrier, closing, reconnecting, yielded, ended
+    }
+
+    unowned(unsafe) let driver: LoopDriver
+    /// Global number (unique across agents), used by {{vu}} and the feeder.
+    let number: Int64
+    /// Position in the driver's list of active users.
+    var position = 0
+    private(set) var state = State.idle
+    private(set) var connection: WebSocketConnection?
+    private var pc = 0
+    private var loopCounters: [Int64]
+    private var seq: Int64 = 0
+    private var timerGeneration: UInt64 = 0
+    /// Monotonic nanoseconds: when the current connect started, the origin of the last send's
+    /// latency (its scheduled instant in the open model), the next paced send slot, and the
+    /// deadline of the current wait.
+    private var connectStarted: Int64 = 0
+    private var lastSendOrigin: Int64 = 0
+    private var nextSendAt: Int64 = 0
+    private(set) var waitDeadline: Int64 = 0
+    /// The instant a barrier released this user (monotonic ns), until its next send.
+    private var releasedAt: Int64 = 0
+    private var barrierGenerations: [Int32] = []
+    /// Open-model expectations in flight: sent messages whose replies are awaited without blocking.
+    private var pending: [PendingExpectation] = []
+    /// Per-sender sequence tracking of received messages (only with delivery tracking).
+    private var delivery: [UInt64: SequenceTracker] = [:]
+    private(set) var stopRequested = false
+    private var isolationViolated = false
+
+    struct PendingExpectation {
+        let pc: Int
+        let seq: Int64
+        let origin: Int64
+        let deadline: Int64
+    }
+
+    init(driver: LoopDriver, number: Int64) {
+        self.driver = driver
+        self.number = number
+        loopCounters = [Int64](repeating: 0, count: driver.program.loopSlots)
+    }
+
+    // MARK: Lifecycle
+
+    func start() {
+        state = .running
+        advance()
+    }
+
+    /// Asks the user to stop: closes its connection gracefully, then it ends.
+    func stop() {
+        guard state != .ended else { return }
+        stopRequested = true
+        switch state {
+        case .connecting:
+            connection?.abort()
+        case .closing, .reconnecting:
+            break
+        default:
+            if let connection, connection.phase == .open {
+                state = .closing
+                connection.close(code: CloseCode.normal, reason: "load test user stopped")
+            } else {
+                end(failed: false)
+            }
+        }
+    }
+
+    private func end(failed: Bool) {
+        guard state != .ended else { return }
+        let previous = state
+        state = .ended
+        timerGeneration &+= 1
+        if let connection, connection.phase != .closed { connection.abort() }
+        connection = nil
+        flushDelivery()
+        driver.userEnded(self, failed: failed, previous: previous)
+    }
+
+    // MARK: The script
+
+    private var now: Int64 { driver.clock.now().nanoseconds }
+
+    /// Runs instructions until one has to wait.
+    private func advance() {
+        var budget = 64
+        while budget > 0 {
+            budget -= 1
+            if stopRequested {
+                stop()
+                return
+            }
+            switch driver.program.instructions[pc] {
+            case let .connect(url):
+                connect(url)
+                return
+            case let .send(payload, binary):
+                if !send(payload, binary: binary) { return }
+                pc += 1
+            case let .expect(step, pacedAfterSend, _):
+                if pacedAfterSend && driver.scenario.model == .open {
+                    pending.append(PendingExpectation(pc: pc, seq: seq, origin: lastSendOrigin, deadline: now + step.within))
+                    pc += 1
+                } else {
+                    state = .expecting
+                    waitDeadline = now + step.within
+                    return
+                }
+            case let .expectNone(step):
+                state = .expectingNone
+                isolationViolated = false
+                waitDeadline = now + step.duration
+                schedule(at: waitDeadline)
+                return
+            case let .sleep(duration):
+                pc += 1
+                if duration > 0 {
+                    state = .sleeping
+                    schedule(at: now + duration)
+                    return
+                }
+            case let .barrier(id, _):
+                if barrierGenerations.isEmpty { barrierGenerations = [Int32](repeating: 0, count: driver.scenario.barrierNames.count) }
+                let generation = barrierGenerations[id]
+                barrierGenerations[id] += 1
+                state = .atBarrier
+                driver.arrive(self, barrier: id, generation: Int(generation))
+                return
+            case let .loopStart(slot):
+                loopCounters[slot] = 0
+                pc += 1
+            case let .loopEnd(slot, count, bodyStart):
+                loopCounters[slot] += 1
+                driver.metrics.add(.iterations)
+                if count == nil || loopCounters[slot] < Int64(count!) {
+                    pc = bodyStart
+                    if driver.scenario.model == .closed, let think = driver.thinkTime(), think > 0 {
+                        state = .sleeping
+                        schedule(at: now + think)
+                        return
+                    }
+                } else {
+                    pc += 1
+                }
+            case .close:
+                guard let connection, connection.phase == .open else {
+                    pc += 1
+                    continue
+                }
+                state = .closing
+                connection.close(code: CloseCode.normal, reason: "")
+                return
+            case .reconnect:
+                if let connection, connection.phase == .open {
+                    state = .reconnecting
+                    connection.close(code: CloseCode.normal, reason: "reconnecting")
+                    return
+                }
+                connect(nil)
+                return
+            case .end:
+                end(failed: false)
+                return
+            }
+        }
+        // A long run of instructions that never waits: let the loop serve other users first.
+        state = .yielded
+        schedule(at: now)
+    }
+
+    private func schedule(at deadline: Int64) {
+        timerGeneration &+= 1
+        driver.loop.schedule(at: Instant(nanoseconds: deadline), target: self, token: timerGeneration)
+    }
+
+    func timerFired(token: UInt64, now instant: Instant) {
+        guard token == timerGeneration else { return }
+        switch state {
+        case .sleeping, .yielded:
+            state = .running
+            advance()
+        case .pacing:
+            state = .running
+            advance()
+        case .expectingNone:
+            state = .running
+            pc += 1
+            advance()
+        default:
+            break
+        }
+    }
+
+    /// Called by the driver's periodic sweep: fails expectations whose time is up.
+    func checkDeadlines(now: Int64) {
+        if !pending.isEmpty {
+            var kept = 0
+            for i in 0..<pending.count {
+                if pending[i].deadline <= now {
+                    driver.metrics.add(.errorExpectTimeout)
+                } else {
+                    pending[kept] = pending[i]
+                    kept += 1
+                }
+            }
+            pending.removeLast(pending.count - kept)
+        }
+        if state == .expecting && waitDeadline <= now {
+            driver.metrics.add(.errorExpectTimeout)
+            state = .running
+            pc += 1
+            advance()
+        }
+    }
+
+    // MARK: Connecting
+
+    private func connect(_ url: Template?) {
+        state = .connecting
+        connectStarted = now
+        driver.metrics.add(.connectAttempts)
+        do {
+            connection = try driver.connect(user: self, url: url)
+        } catch {
+            driver.metrics.add(.errorConnect)
+            driver.metrics.add(named: "errors.connect.\(error.codeName)")
+            end(failed: true)
+        }
+    }
+
+    func webSocketDidOpen(_ connection: WebSocketConnection) {
+        driver.metrics.add(.connectionsOpened)
+        driver.metrics.connectionsOpen += 1
+        driver.metrics.connect.record((now - connectStarted) / 1000)
+        driver.userConnected(self)
+        state = .running
+        pc += 1
+        advance()
+    }
+
+    func webSocket(_ connection: WebSocketConnection, didCloseWith outcome: CloseOutcome) {
+        let wasOpen: Bool
+        switch outcome {
+        case .closed, .protocolViolation, .connectionLost: wasOpen = true
+        case .timedOut(let phase): wasOpen = phase == "close"
+        case .aborted: wasOpen = state != .connecting
+        default: wasOpen = false
+        }
+        if wasOpen {
+            driver.metrics.connectionsOpen -= 1
+            driver.metrics.add(.connectionsClosed)
+        }
+        self.connection = nil
+        if state == .ended { return }
+        if state == .closing || state == .reconnecting {
+            if case let .protocolViolation(v) = outcome { count(.protocolViolation(v)) }
+            if stopRequested {
+                end(failed: false)
+            } else if state == .reconnecting {
+                connect(nil)
+            } else {
+                state = .running
+                pc += 1
+                advance()
+            }
+            return
+        }
+        if stopRequested && state == .connecting {
+            end(failed: false)
+            return
+        }
+        count(outcome)
+        end(failed: true)
+    }
+
+    /// Counts an unexpected end of the connection by class.
+    private func count(_ outcome: CloseOutcome) {
+        let m = driver.metrics
+        switch outcome {
+        case let .connectFailed(e):
+            switch e.code {
+            case ECONNREFUSED: m.add(.errorRefused)
+            case ETIMEDOUT: m.add(.errorConnectTimeout)
+            default:
+                m.add(.errorConnect)
+                m.add(named: "errors.connect.\(e.codeName)")
+            }
+        case let .handshakeFailed(.unexpectedStatus(status, _, _)):
+            m.add(.errorHandshakeStatus)
+            m.add(named: "errors.handshake_status.\(status)")
+        case .handshakeFailed:
+            m.add(.errorHandshake)
+        case .timedOut(let phase):
+            if phase == "close" { m.add(.errorConnectionLost) } else { m.add(.errorConnectTimeout) }
+        case let .protocolViolation(v):
+            m.add(.errorProtocolViolation)
+            m.add(named: "errors.protocol_violation.\(v.rawValue)")
+        case .closed:
+            m.add(.errorClosedByServer)
+        case .connectionLost:
+            m.add(.errorConnectionLost)
+        case .answeredWithHTTP, .aborted:
+            break
+        }
+    }
+
+    // MARK: Sending
+
+    /// Sends the next message, or waits for its slot (returns false when it has to wait).
+    private func send(_ payload: Template, binary: Bool) -> Bool {
+        let t = now
+        var origin = t
+        if let interval = driver.sendInterval() {
+            if nextSendAt == 0 {
+                // Spread users over the interval so they do not all send at once.
+                nextSendAt = t + Int64(driver.context.nextRandom() % UInt64(Swift.max(1, interval)))
+            }
+            if driver.scenario.model == .open {
+                if t < nextSendAt {
+                    state = .pacing
+                    schedule(at: nextSendAt)
+                    return false
+                }
+                origin = nextSendAt           // latency counts from the schedule, not from now
+                nextSendAt += interval
+            } else {
+                if t < nextSendAt {
+                    state = .pacing
+                    schedule(at: nextSendAt)
+                    return false
+                }
+                // Closed model: the rate is a ceiling; a late send does not earn a burst to catch up.
+                nextSendAt = Swift.max(nextSendAt, t - interval) + interval
+            }
+        }
+        guard let connection, connection.phase == .open else {
+            driver.metrics.add(.errorSendFailed)
+            return true
+        }
+        seq += 1
+        let bytes = driver.render(payload, for: self, seq: seq)
+        let sent = bytes.withUnsafeBytes { connection.send(binary ? .binary : .text, $0) }
+        if sent {
+            driver.metrics.add(.messagesSent)
+            driver.metrics.add(.bytesSent, Int64(bytes.count))
+            lastSendOrigin = origin
+            if releasedAt != 0 {
+                driver.metrics.barrierSend.record(Swift.max(0, (t - releasedAt) / 1000))
+                releasedAt = 0
+            }
+        } else {
+            driver.metrics.add(.errorSendFailed)
+        }
+        return true
+    }
+
+    /// Iteration number of the innermost loop around the current step (1-based; 0 outside loops).
+    var iteration: Int64 {
+        guard let slot = driver.program.enclosingSlot[pc] else { return 0 }
+        return loopCounters[slot] + 1
+    }
+
+    // MARK: Receiving
+
+    func webSocket(_ connection: WebSocketConnection, didReceive payload: UnsafeRawBufferPointer, opcode: Opcode) {
+        let m = driver.metrics
+        m.add(.messagesReceived)
+        m.add(.bytesReceived, Int64(payload.count))
+        let t = now
+        if let tracking = driver.scenario.delivery { track(payload, tracking) }
+        let binary = opcode == .binary
+        var matched = false
+        if !pending.isEmpty {
+            for i in 0..<pending.count {
+                guard case let .expect(step, _, measure) = driver.program.instructions[pending[i].pc] else { continue }
+                if driver.matches(step.matcher, payload, binary: binary, user: self, seq: pending[i].seq) {
+                    record(step, measure, payload, origin: pending[i].origin, now: t)
+                    pending.remove(at: i)
+                    matched = true
+                    break
+                }
+            }
+        }
+        switch state {
+        case .expecting:
+            guard case let .expect(step, _, measure) = driver.program.instructions[pc] else { return }
+            if driver.matches(step.matcher, payload, binary: binary, user: self, seq: seq) {
+                record(step, measure, payload, origin: lastSendOrigin, now: t)
+                state = .running
+                pc += 1
+                advance()
+            } else if step.strict && !matched {
+                m.add(.errorExpectMismatch)
+                state = .running
+                pc += 1
+                advance()
+            } else if !matched {
+                m.add(.messagesUnmatched)
+            }
+        case .expectingNone:
+            guard case let .expectNone(step) = driver.program.instructions[pc] else { return }
+            if driver.matches(step.matcher, payload, binary: binary, user: self, seq: seq) {
+                m.add(.errorIsolation)
+            } else if !matched {
+                m.add(.messagesUnmatched)
+            }
+        default:
+            if !matched { m.add(.messagesUnmatched) }
+        }
+    }
+
+    private func record(_ step: ExpectStep, _ measure: Int?, _ payload: UnsafeRawBufferPointer, origin: Int64, now t: Int64) {
+        guard let measure else { return }
+        let recorder = driver.metrics.measures[measure]
+        switch step.latencyFrom {
+        case .lastSend:
+            recorder.record((t - origin) / 1000)
+        case let .field(name):
+            if let sent = driver.integerField(name, in: payload) {
+                recorder.record(driver.wallMicros() - sent)
+            }
+        }
+    }
+
+    // MARK: Delivery tracking
+
+    private func track(_ payload: UnsafeRawBufferPointer, _ tracking: DeliveryTracking) {
+        guard let (sender, sequence) = driver.deliveryKey(payload) else { return }
+        driver.metrics.add(.deliveryReceived)
+        switch delivery[sender, default: SequenceTracker()].record(sequence) {
+        case .new: break
+        case .outOfOrder: driver.metrics.add(.deliveryOutOfOrder)
+        case .duplicate: driver.metrics.add(.deliveryDuplicated)
+        case .invalid: break
+        }
+        if let recorder = driver.deliveryLatency, let field = tracking.sentAtField, let sent = driver.integerField(field, in: payload) {
+            recorder.record(driver.wallMicros() - sent)
+        }
+    }
+
+    /// Counts the gaps in every sender's sequence (messages never received) once the user ends.
+    private func flushDelivery() {
+        var missing: Int64 = 0
+        for tracker in delivery.values { missing += tracker.missing }
+        if missing > 0 { driver.metrics.add(.deliveryMissing, missing) }
+        delivery.removeAll()
+    }
+
+    // MARK: Barriers
+
+    /// The barrier this user waits at has released (at `instant`, on this loop's clock).
+    func released(at instant: Int64, timedOut: Bool) {
+        guard state == .atBarrier else { return }
+        if timedOut { driver.metrics.add(.errorBarrierTimeout) }
+        releasedAt = instant
+        state = .running
+        pc += 1
+        advance()
+    }
+}
+
+/// Which sequence numbers of one sender a receiver has seen: exact, with a growable bit set.
+struct SequenceTracker {
+    private var seen: [UInt64] = []
+    private var highest: Int64 = 0
+    private var distinct: Int64 = 0
+
+    enum Result { case new, outOfOrder, duplicate, invalid }
+
+    mutating func record(_ sequence: Int64) -> Result {
+        guard sequence >= 1, sequence < 1 << 32 else { return .invalid }
+        let bit = Int(sequence - 1)
+        let word = bit >> 6
+        if word >= seen.count { seen.append(contentsOf: repeatElement(0, count: word + 1 - seen.count)) }
+        let mask: UInt64 = 1 << UInt64(bit & 63)
+        if seen[word] & mask != 0 { return .duplicate }
+        seen[word] |= mask
+        distinct += 1
+        defer { highest = Swift.max(highest, sequence) }
+        return sequence < highest ? .outOfOrder : .new
+    }
+
+    /// Sequence numbers below the highest seen that never arrived.
+    var missing: Int64 { highest - distinct }
+}

@@ -1,0 +1,115 @@
+import JSON
+import Scenario
+import Stats
+
+/// The results file (`results.json`): versioned and documented in docs/results.md.
+public enum ResultsDocument {
+    public static let schema = "volley-results/1"
+    static let percentiles: [Double] = [50, 90, 95, 99, 99.9, 99.99]
+
+    /// The whole document.
+    public static func build(_ results: RunResults, extra: [(String, JSONValue)] = []) -> JSONValue {
+        var fields: [(key: String, value: JSONValue)] = [
+            ("schema", .string(schema)),
+            ("run", run(results)),
+            ("phases", phases(results.scenario)),
+            ("totals", metrics(results.totals, full: true)),
+            ("intervals", .array(results.series.seconds.map { second in
+                var m = metrics(results.series[second], full: false)
+                if case var .object(f) = m {
+                    f.insert(("second", .integer(Int64(second))), at: 0)
+                    m = .object(f)
+                }
+                return m
+            })),
+            ("agents", .array(results.agents.map(agent))),
+        ]
+        fields.append(contentsOf: extra.map { (key: $0.0, value: $0.1) })
+        return .object(fields)
+    }
+
+    static func run(_ r: RunResults) -> JSONValue {
+        var f: [(key: String, value: JSONValue)] = [
+            ("id", .string(r.runID)),
+            ("scenario", .string(r.scenario.name)),
+            ("file", .string(r.scenario.file)),
+            ("model", .string(r.scenario.model.rawValue)),
+            ("targets", .array(r.scenario.targets.map { .string($0.source) })),
+            ("started_at", .string(CivilTime.iso8601(epochSeconds: r.startedAt))),
+            ("started_at_epoch", .double(r.startedAt)),
+            ("duration_seconds", .double((r.duration * 1000).rounded() / 1000)),
+            ("status", .string(r.status.rawValue)),
+            ("agents", .integer(Int64(r.agents.count))),
+        ]
+        if let reason = r.abortReason { f.append(("abort_reason", .string(reason))) }
+        if let spread = r.startSpreadMicros { f.append(("start_spread_us", .integer(spread))) }
+        return .object(f)
+    }
+
+    static func phases(_ s: Scenario) -> JSONValue {
+        var start: Int64 = 0
+        return .array(s.phases.map { p in
+            defer { start += p.duration }
+            var f: [(key: String, value: JSONValue)] = [
+                ("name", .string(p.name)),
+                ("start_seconds", .double(Double(start) / 1e9)),
+                ("duration_seconds", .double(Double(p.duration) / 1e9)),
+                ("connections", .object([("from", .integer(Int64(p.connections.from))), ("to", .integer(Int64(p.connections.to)))])),
+            ]
+            switch p.rate {
+            case let .perConnection(r)?: f.append(("rate_per_connection", .double(r)))
+            case let .total(r)?: f.append(("rate_total", .double(r)))
+            case nil: break
+            }
+            return .object(f)
+        })
+    }
+
+    /// A metric set: counters, gauges, and histograms (summaries; `full` adds the HDR encoding).
+    public static func metrics(_ set: MetricSet, full: Bool) -> JSONValue {
+        .object([
+            ("counters", .object(set.counters.sorted { $0.key < $1.key }.map { ($0.key, .integer($0.value)) })),
+            ("gauges", .object(set.gauges.sorted { $0.key < $1.key }.map { ($0.key, .integer($0.value)) })),
+            ("histograms", .object(set.histograms.filter { full || !$0.value.isEmpty }.sorted { $0.key < $1.key }.map { ($0.key, histogram($0.value, full: full)) })),
+        ])
+    }
+
+    /// A histogram's summary in microseconds; `full` adds mean, stddev and the V2 encoding.
+    public static func histogram(_ h: HDRHistogram, full: Bool) -> JSONValue {
+        var f: [(key: String, value: JSONValue)] = [("count", .integer(h.totalCount))]
+        guard !h.isEmpty else { return .object(f) }
+        f.append(("min_us", .integer(h.min)))
+        let values = h.values(atPercentiles: percentiles)
+        for (p, v) in zip(percentiles, values) { f.append(("p\(Format.percentileKey(p))_us", .integer(v))) }
+        f.append(("max_us", .integer(h.max)))
+        if full {
+            f.append(("mean_us", .double((h.mean * 10).rounded() / 10)))
+            f.append(("stddev_us", .double((h.standardDeviation * 10).rounded() / 10)))
+            if h.clampedCount > 0 { f.append(("clamped", .integer(h.clampedCount))) }
+            f.append(("hdr", .string(h.encodeV2Base64())))
+        }
+        return .object(f)
+    }
+
+    static func agent(_ a: AgentResult) -> JSONValue {
+        var f: [(key: String, value: JSONValue)] = [
+            ("index", .integer(Int64(a.index))),
+            ("name", .string(a.name)),
+            ("host", .string(a.host)),
+            ("lost", .bool(a.lostAt != nil)),
+        ]
+        if let lost = a.lostAt { f.append(("lost_at_seconds", .double((lost * 1000).rounded() / 1000))) }
+        if let reason = a.lostReason { f.append(("lost_reason", .string(reason))) }
+        if let o = a.clockOffset { f.append(("clock_offset_us", .double(Double(o) / 1000))) }
+        if let rtt = a.clockRoundTrip { f.append(("clock_probe_rtt_us", .double(Double(rtt) / 1000))) }
+        f.append(("totals", metrics(a.series.total, full: true)))
+        return .object(f)
+    }
+}
+
+extension Format {
+    /// "50", "99.9", "99.99" as used in metric keys (p99.9 → "99_9").
+    public static func percentileKey(_ p: Double) -> String {
+        p == p.rounded() ? String(Int(p)) : String(String(p).map { $0 == "." ? "_" : $0 })
+    }
+}

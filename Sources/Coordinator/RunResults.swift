@@ -1,0 +1,83 @@
+import Scenario
+import Stats
+
+/// What a run measured: the merged per-second series and each agent's own series.
+public struct RunResults: Sendable {
+    /// How the run ended.
+    public enum Status: String, Sendable {
+        case completed
+        /// Stopped early (Ctrl-C, a threshold with abort_on_fail, a lost agent under policy abort).
+        case aborted
+    }
+
+    public var scenario: Scenario
+    public var runID: String
+    /// Wall-clock start (seconds since the epoch).
+    public var startedAt: Double
+    /// Measured length in seconds.
+    public var duration: Double
+    public var status: Status
+    public var abortReason: String?
+    /// Every agent's intervals merged (bucket-exact).
+    public var series: IntervalSeries
+    public var agents: [AgentResult]
+    /// Start spread across agents (µs between the earliest and latest actual start), when measured.
+    public var startSpreadMicros: Int64?
+
+    public init(scenario: Scenario, runID: String, startedAt: Double, duration: Double, status: Status,
+                abortReason: String? = nil, series: IntervalSeries, agents: [AgentResult], startSpreadMicros: Int64? = nil) {
+        self.scenario = scenario
+        self.runID = runID
+        self.startedAt = startedAt
+        self.duration = duration
+        self.status = status
+        self.abortReason = abortReason
+        self.series = series
+        self.agents = agents
+        self.startSpreadMicros = startSpreadMicros
+    }
+
+    /// Everything merged.
+    public var totals: MetricSet { series.total }
+}
+
+/// One agent's part of a run.
+public struct AgentResult: Sendable {
+    public var index: Int
+    public var name: String
+    public var host: String
+    /// Seconds after the start at which the agent was lost, if it was.
+    public var lostAt: Double?
+    public var lostReason: String?
+    public var series: IntervalSeries
+    /// Estimated clock offset from the coordinator (ns), and the round trip of its best probe.
+    public var clockOffset: Int64?
+    public var clockRoundTrip: Int64?
+
+    public init(index: Int, name: String, host: String, lostAt: Double? = nil, lostReason: String? = nil,
+                series: IntervalSeries, clockOffset: Int64? = nil, clockRoundTrip: Int64? = nil) {
+        self.index = index
+        self.name = name
+        self.host = host
+        self.lostAt = lostAt
+        self.lostReason = lostReason
+        self.series = series
+        self.clockOffset = clockOffset
+        self.clockRoundTrip = clockRoundTrip
+    }
+}
+
+extension MetricSet {
+    /// Sum of every counter whose name starts with "errors." (one level: "errors.refused",
+    /// not the per-status breakdowns "errors.handshake_status.403").
+    public var errorCount: Int64 {
+        counters.filter { $0.key.hasPrefix("errors.") && $0.key.split(separator: ".").count == 2 }.reduce(0) { $0 + $1.value }
+    }
+
+    /// Error counters by class, largest first (including breakdowns).
+    public var errorsByClass: [(name: String, count: Int64)] {
+        counters.filter { $0.key.hasPrefix("errors.") && $0.value > 0 }
+            .map { (String($0.key.dropFirst("errors.".count)), $0.value) }
+            .sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
+    }
+}

@@ -1,0 +1,57 @@
+import Scenario
+import Stats
+
+/// The end-of-run summary: per latency metric count and percentiles, then rates, connections,
+/// errors by class, and delivery completeness.
+public enum SummaryTable {
+    public static func render(_ results: RunResults) -> String {
+        let totals = results.totals
+        let seconds = Swift.max(results.duration, 0.001)
+        var out = "\n"
+        out += "\(results.scenario.name): \(results.status == .completed ? "completed" : "ABORTED\(results.abortReason.map { " (\($0))" } ?? "")") in \(Format.fixed(results.duration, 1)) s"
+        if results.agents.count > 1 { out += " on \(results.agents.count) agents" }
+        out += "\n\n"
+        let header = [Format.left("latency", 16), Format.right("count", 10), Format.right("p50", 9), Format.right("p90", 9),
+                      Format.right("p99", 9), Format.right("p99.9", 9), Format.right("max", 9)].joined(separator: " ")
+        out += header + "\n"
+        var names = ["connect"] + results.scenario.measureNames
+        for extra in ["barrier_release", "barrier_send"] where totals.histograms[extra] != nil { names.append(extra) }
+        for name in names {
+            guard let h = totals.histograms[name], !h.isEmpty else {
+                out += [Format.left(name, 16), Format.right("0", 10)].joined(separator: " ") + "\n"
+                continue
+            }
+            let p = h.values(atPercentiles: [50, 90, 99, 99.9])
+            out += [Format.left(name, 16), Format.right(String(h.totalCount), 10), Format.right(Format.micros(p[0]), 9),
+                    Format.right(Format.micros(p[1]), 9), Format.right(Format.micros(p[2]), 9), Format.right(Format.micros(p[3]), 9),
+                    Format.right(Format.micros(h.max), 9)].joined(separator: " ") + "\n"
+        }
+        let sent = totals.counter("messages.sent"), received = totals.counter("messages.received")
+        out += "\nmessages     sent \(sent) (\(Format.count(Double(sent) / seconds))/s, \(Format.bytes(totals.counter("bytes.sent")))), "
+        out += "received \(received) (\(Format.count(Double(received) / seconds))/s, \(Format.bytes(totals.counter("bytes.received"))))\n"
+        let attempted = totals.counter("connections.attempted"), opened = totals.counter("connections.opened")
+        out += "connections  opened \(opened) of \(attempted) attempted"
+        if attempted > 0 { out += " (\(Format.percent(Double(opened) / Double(attempted))))" }
+        out += ", peak open \(totals.gauge("connections.open"))\n"
+        if totals.counter("delivery.received") > 0 || results.scenario.delivery != nil {
+            out += "delivery     received \(totals.counter("delivery.received")), missing \(totals.counter("delivery.missing")), "
+            out += "duplicated \(totals.counter("delivery.duplicated")), out of order \(totals.counter("delivery.out_of_order"))\n"
+        }
+        let errors = totals.errorsByClass
+        if errors.isEmpty {
+            out += "errors       none\n"
+        } else {
+            out += "errors       " + errors.map { "\($0.name) \($0.count)" }.joined(separator: ", ") + "\n"
+        }
+        if results.agents.count > 1 {
+            out += "\nagents:\n"
+            for a in results.agents {
+                let t = a.series.total
+                out += "  \(Format.left(a.name, 22)) sent \(Format.right(String(t.counter("messages.sent")), 9))  received \(Format.right(String(t.counter("messages.received")), 9))  errors \(t.errorCount)"
+                if let lost = a.lostAt { out += "  LOST at \(Format.fixed(lost, 1)) s\(a.lostReason.map { " (\($0))" } ?? "")" }
+                out += "\n"
+            }
+        }
+        return out
+    }
+}

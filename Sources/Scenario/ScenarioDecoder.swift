@@ -1,0 +1,538 @@
+/// Builds a `Scenario` from a parsed YAML document: checks every key, type and unit, and the
+/// script's logic (connect before send, a rate for the open model...), reporting each problem
+/// at its line and column.
+struct ScenarioDecoder {
+    let file: String
+    /// Reads a feeder file named in the scenario (relative paths are resolved by the caller).
+    let loadFeeder: (String) throws(ScenarioError) -> Feeder?
+
+    // MARK: Node helpers
+
+    func error(_ node: YAMLNode, _ message: String) -> ScenarioError {
+        ScenarioError(file: file, line: node.line, column: node.column, message: message)
+    }
+
+    func error(_ entry: YAMLEntry, _ message: String) -> ScenarioError {
+        ScenarioError(file: file, line: entry.line, column: entry.column, message: message)
+    }
+
+    /// The entries of a mapping node, checking that every key is one of `allowed`.
+    func mapping(_ node: YAMLNode, allowed: [String], what: String) throws(ScenarioError) -> [String: YAMLEntry] {
+        guard case let .mapping(entries) = node.value else {
+            throw error(node, "expected \(what) (a mapping with \(allowed.prefix(4).joined(separator: ", "))...), found \(node.kindDescription)")
+        }
+        var out: [String: YAMLEntry] = [:]
+        for entry in entries {
+            guard allowed.contains(entry.key) else {
+                let hint = Suggest.closest(to: entry.key, among: allowed).map { "did you mean \"\($0)\"? " } ?? ""
+                throw error(entry, "unknown key \"\(entry.key)\" in \(what); \(hint)expected one of: \(allowed.joined(separator: ", "))")
+            }
+            out[entry.key] = entry
+        }
+        return out
+    }
+
+    func text(_ node: YAMLNode, what: String) throws(ScenarioError) -> String {
+        guard case let .scalar(s, _) = node.value else {
+            throw error(node, "expected \(what) (text), found \(node.kindDescription)")
+        }
+        return s
+    }
+
+    func template(_ node: YAMLNode, what: String, columns: [String]?) throws(ScenarioError) -> Template {
+        let s = try text(node, what: what)
+        return try Template(s, file: file, line: node.line, column: node.column, feederColumns: columns)
+    }
+
+    func integer(_ node: YAMLNode, what: String, range: ClosedRange<Int>) throws(ScenarioError) -> Int {
+        let s = try text(node, what: what)
+        guard let v = Int(s.replacingOccurrences(of: "_", with: "")), range.contains(v) else {
+            throw error(node, "expected \(what): a whole number from \(range.lowerBound) to \(range.upperBound), found \"\(s)\"")
+        }
+        return v
+    }
+
+    func duration(_ node: YAMLNode, what: String, allowZero: Bool = false) throws(ScenarioError) -> Int64 {
+        let s = try text(node, what: what)
+        guard let d = Units.duration(s), d > 0 || (allowZero && d == 0) else {
+            throw error(node, "expected \(what) as a duration such as 500ms, 30s, 5m or 1h, found \"\(s)\"")
+        }
+        return d
+    }
+
+    func bool(_ node: YAMLNode, what: String) throws(ScenarioError) -> Bool {
+        let s = try text(node, what: what)
+        switch s {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw error(node, "expected \(what): true or false, found \"\(s)\"")
+        }
+    }
+
+    func list(_ node: YAMLNode, what: String) throws(ScenarioError) -> [YAMLNode] {
+        switch node.value {
+        case let .sequence(items): return items
+        default: throw error(node, "expected \(what) (a list of \"- item\" lines), found \(node.kindDescription)")
+        }
+    }
+
+    // MARK: Scenario
+
+    static let topLevelKeys = ["name", "description", "target", "targets", "headers", "subprotocols", "feeder", "model",
+                               "phases", "steps", "thresholds", "delivery", "options"]
+
+    func decode(_ root: YAMLNode, source: String) throws(ScenarioError) -> Scenario {
+        let top = try mapping(root, allowed: Self.topLevelKeys, what: "the scenario")
+        func required(_ key: String, _ example: String) throws(ScenarioError) -> YAMLEntry {
+            guard let e = top[key] else {
+                throw ScenarioError(file: file, line: 1, column: 1, message: "the scenario has no \"\(key)\"; add for example \(example)")
+            }
+            return e
+        }
+        let name = try top["name"].map { (e) throws(ScenarioError) in try text(e.value, what: "the scenario name") } ?? file.split(separator: "/").last.map(String.init) ?? file
+
+        var feeder: Feeder?
+        if let e = top["feeder"] {
+            let path: String
+            if case .mapping = e.value.value {
+                let m = try mapping(e.value, allowed: ["file"], what: "feeder")
+                guard let f = m["file"] else { throw error(e.value, "feeder needs \"file: users.csv\"") }
+                path = try text(f.value, what: "the feeder file")
+            } else {
+                path = try text(e.value, what: "the feeder file (a CSV path)")
+            }
+            do {
+                feeder = try loadFeeder(path)
+            } catch {
+                throw error.file == file ? error : error
+            }
+        }
+        let columns = feeder?.columns
+
+        // Targets.
+        var targets: [Template] = []
+        if let e = top["target"] { targets.append(try targetURL(e.value, columns: columns)) }
+        if let e = top["targets"] {
+            guard top["target"] == nil else { throw error(e, "use either \"target\" or \"targets\", not both") }
+            for item in try list(e.value, what: "targets") { targets.append(try targetURL(item, columns: columns)) }
+            if targets.isEmpty { throw error(e.value, "targets is empty; list at least one ws:// URL") }
+        }
+        if targets.isEmpty {
+            _ = try required("target", "\"target: ws://127.0.0.1:8080/echo\"")
+        }
+
+        var headers: [(name: String, value: Template)] = []
+        if let e = top["headers"] {
+            guard case let .mapping(entries) = e.value.value else { throw error(e.value, "expected headers as a mapping of Name: value") }
+            for h in entries {
+                guard !h.key.isEmpty, h.key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+                    throw error(h, "\"\(h.key)\" is not a valid HTTP header name")
+                }
+                let lower = h.key.lowercased()
+                if ["host", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version"].contains(lower) {
+                    throw error(h, "the \(h.key) header is set by volley for the WebSocket handshake and cannot be overridden")
+                }
+                headers.append((h.key, try template(h.value, what: "the value of header \(h.key)", columns: columns)))
+            }
+        }
+        var subprotocols: [String] = []
+        if let e = top["subprotocols"] {
+            for item in try list(e.value, what: "subprotocols") { subprotocols.append(try text(item, what: "a subprotocol name")) }
+        }
+
+        var model = LoadModel.closed
+        if let e = top["model"] {
+            let s = try text(e.value, what: "the load model")
+            guard let m = LoadModel(rawValue: s) else {
+                throw error(e.value, "unknown model \"\(s)\"; expected open (sends on a schedule, latency from the scheduled time) or closed (send after the reply)")
+            }
+            model = m
+        }
+
+        let phasesEntry = try required("phases", "\"phases: [{ name: steady, duration: 30s, connections: 100, rate: 1/s }]\"")
+        let phaseNodes = try list(phasesEntry.value, what: "phases")
+        guard !phaseNodes.isEmpty else { throw error(phasesEntry.value, "phases is empty; add at least one phase") }
+        var phases: [Phase] = []
+        for (i, node) in phaseNodes.enumerated() { phases.append(try phase(node, index: i)) }
+
+        let stepsEntry = try required("steps", "\"steps: [connect, { send: hello }, { expect: { contains: hello } }]\"")
+        let steps = try stepList(stepsEntry.value, columns: columns, depth: 0)
+        guard !steps.isEmpty else { throw error(stepsEntry.value, "steps is empty; a virtual user needs at least \"- connect\"") }
+
+        var thresholds: [ThresholdSource] = []
+        if let e = top["thresholds"] {
+            for item in try list(e.value, what: "thresholds") { thresholds.append(try threshold(item)) }
+        }
+
+        var delivery: DeliveryTracking?
+        if let e = top["delivery"] {
+            let m = try mapping(e.value, allowed: ["sender", "sequence", "sent_at", "metric"], what: "delivery")
+            guard let sender = m["sender"], let sequence = m["sequence"] else {
+                throw error(e.value, "delivery needs \"sender: FIELD\" and \"sequence: FIELD\" (top-level JSON fields of received messages)")
+            }
+            let sentAt = try m["sent_at"].map { (x) throws(ScenarioError) in try text(x.value, what: "the sent_at field") }
+            var metric = try m["metric"].map { (x) throws(ScenarioError) in try text(x.value, what: "the metric name") }
+            if sentAt != nil && metric == nil { metric = "delivery" }
+            delivery = DeliveryTracking(senderField: try text(sender.value, what: "the sender field"),
+                                        sequenceField: try text(sequence.value, what: "the sequence field"),
+                                        sentAtField: sentAt, latencyMetric: metric)
+        }
+
+        var options = RunOptions()
+        if let e = top["options"] {
+            let m = try mapping(e.value, allowed: ["connect_timeout", "max_connecting", "close_timeout", "on_agent_loss",
+                                                   "max_message_size", "local_addresses"], what: "options")
+            if let x = m["connect_timeout"] { options.connectTimeout = try duration(x.value, what: "connect_timeout") }
+            if let x = m["close_timeout"] { options.closeTimeout = try duration(x.value, what: "close_timeout") }
+            if let x = m["max_connecting"] { options.maxConnecting = try integer(x.value, what: "max_connecting", range: 1...100_000) }
+            if let x = m["max_message_size"] { options.maxMessageSize = try integer(x.value, what: "max_message_size (bytes)", range: 125...(256 << 20)) }
+            if let x = m["on_agent_loss"] {
+                let s = try text(x.value, what: "on_agent_loss")
+                guard let p = AgentLossPolicy(rawValue: s) else { throw error(x.value, "on_agent_loss is continue or abort, found \"\(s)\"") }
+                options.onAgentLoss = p
+            }
+            if let x = m["local_addresses"] {
+                for item in try list(x.value, what: "local_addresses") {
+                    let a = try text(item, what: "a local IP address")
+                    guard a.contains(".") || a.contains(":") else { throw error(item, "\"\(a)\" is not an IP address") }
+                    options.localAddresses.append(a)
+                }
+            }
+        }
+
+        let scenario = Scenario(name: name, description: try top["description"].map { (e) throws(ScenarioError) in try text(e.value, what: "the description") },
+                                targets: targets, headers: headers, subprotocols: subprotocols, feeder: feeder, model: model,
+                                phases: phases, steps: steps, thresholds: thresholds, delivery: delivery, options: options,
+                                source: source, file: file)
+        try ScenarioChecker(file: file).check(scenario, stepsNode: stepsEntry.value)
+        return scenario
+    }
+
+    func targetURL(_ node: YAMLNode, columns: [String]?) throws(ScenarioError) -> Template {
+        let s = try text(node, what: "a target URL")
+        if s.hasPrefix("wss://") {
+            throw error(node, "wss:// (TLS) targets are not supported yet; use a ws:// URL (for example behind a TLS-terminating proxy)")
+        }
+        guard s.hasPrefix("ws://") else {
+            throw error(node, "expected a WebSocket URL starting with ws://, found \"\(s)\"")
+        }
+        return try Template(s, file: file, line: node.line, column: node.column, feederColumns: columns)
+    }
+
+    // MARK: Phases
+
+    func phase(_ node: YAMLNode, index: Int) throws(ScenarioError) -> Phase {
+        let m = try mapping(node, allowed: ["name", "duration", "connections", "rate", "total_rate", "think"], what: "a phase")
+        let name = try m["name"].map { (e) throws(ScenarioError) in try text(e.value, what: "the phase name") } ?? "phase \(index + 1)"
+        guard let d = m["duration"] else { throw error(node, "the phase \"\(name)\" needs a duration, e.g. \"duration: 30s\"") }
+        guard let c = m["connections"] else { throw error(node, "the phase \"\(name)\" needs connections, e.g. \"connections: 100\" or \"connections: 10 -> 1000\"") }
+        let connectionsText = try text(c.value, what: "connections")
+        let connections: ConnectionTarget
+        let parts = connectionsText.replacingOccurrences(of: " ", with: "").replacingOccurrences(of: "_", with: "").components(separatedBy: "->")
+        if parts.count == 1, let n = Int(parts[0]), n >= 0 {
+            connections = .steady(n)
+        } else if parts.count == 2, let a = Int(parts[0]), let b = Int(parts[1]), a >= 0, b >= 0 {
+            connections = ConnectionTarget(from: a, to: b)
+        } else {
+            throw error(c.value, "expected connections as a count (100) or a ramp (10 -> 1000), found \"\(connectionsText)\"")
+        }
+        guard Swift.max(connections.from, connections.to) <= 10_000_000 else { throw error(c.value, "more than 10,000,000 connections in one phase") }
+        var rate: MessageRate?
+        if let r = m["rate"] {
+            let s = try text(r.value, what: "rate")
+            guard let v = Units.ratePerSecond(s), v > 0 else {
+                throw error(r.value, "expected rate as messages per connection per unit of time, such as 10/s or 30/m, found \"\(s)\"")
+            }
+            rate = .perConnection(v)
+        }
+        if let r = m["total_rate"] {
+            guard rate == nil else { throw error(r, "use either rate (per connection) or total_rate (all connections together), not both") }
+            let s = try text(r.value, what: "total_rate")
+            guard let v = Units.ratePerSecond(s), v > 0 else {
+                throw error(r.value, "expected total_rate as messages per unit of time across all connections, such as 5000/s, found \"\(s)\"")
+            }
+            rate = .total(v)
+        }
+        let think = try m["think"].map { (e) throws(ScenarioError) in try duration(e.value, what: "think", allowZero: true) }
+        return Phase(name: name, duration: try duration(d.value, what: "the phase duration"), connections: connections,
+                     rate: rate, think: think, line: node.line)
+    }
+
+    // MARK: Steps
+
+    static let stepKeywords = ["connect", "send", "expect", "expect_none", "sleep", "barrier", "loop", "close", "reconnect"]
+
+    func stepList(_ node: YAMLNode, columns: [String]?, depth: Int) throws(ScenarioError) -> [Step] {
+        guard depth < 8 else { throw error(node, "loops nested more than 8 deep") }
+        var steps: [Step] = []
+        for item in try list(node, what: "steps") { steps.append(try step(item, columns: columns, depth: depth)) }
+        return steps
+    }
+
+    func step(_ node: YAMLNode, columns: [String]?, depth: Int) throws(ScenarioError) -> Step {
+        let keyword: String
+        let argument: YAMLNode?
+        let at: (line: Int, column: Int)
+        switch node.value {
+        case let .scalar(s, _):
+            keyword = s
+            argument = nil
+            at = (node.line, node.column)
+        case let .mapping(entries):
+            guard entries.count == 1 else {
+                throw error(node, "a step is one keyword (\(Self.stepKeywords.joined(separator: ", "))) with its arguments; found \(entries.count) keys: \(entries.map(\.key).joined(separator: ", ")) (indent the arguments under the keyword)")
+            }
+            keyword = entries[0].key
+            argument = entries[0].value
+            at = (entries[0].line, entries[0].column)
+        default:
+            throw error(node, "expected a step (\(Self.stepKeywords.joined(separator: ", "))), found \(node.kindDescription)")
+        }
+        func located(_ kind: Step.Kind) -> Step { Step(kind, line: at.line, column: at.column) }
+        func need(_ what: String) throws(ScenarioError) -> YAMLNode {
+            guard let argument, argument.value != .null else {
+                throw ScenarioError(file: file, line: at.line, column: at.column, message: "\(keyword) needs \(what)")
+            }
+            return argument
+        }
+        switch keyword {
+        case "connect":
+            guard let argument, argument.value != .null else { return located(.connect(ConnectStep())) }
+            let m = try mapping(argument, allowed: ["url"], what: "connect")
+            return located(.connect(ConnectStep(url: try m["url"].map { (e) throws(ScenarioError) in try targetURL(e.value, columns: columns) })))
+        case "send":
+            let a = try need("a message, e.g. send: '{\"type\":\"ping\",\"seq\":{{seq}}}'")
+            if case .mapping = a.value {
+                let m = try mapping(a, allowed: ["text", "binary"], what: "send")
+                if let t = m["text"], m["binary"] == nil { return located(.send(SendStep(payload: try template(t.value, what: "the text to send", columns: columns)))) }
+                if let b = m["binary"], m["text"] == nil { return located(.send(SendStep(payload: try template(b.value, what: "the bytes to send", columns: columns), binary: true))) }
+                throw error(a, "send takes either text: or binary:")
+            }
+            return located(.send(SendStep(payload: try template(a, what: "the message to send", columns: columns))))
+        case "expect":
+            let a = try need("what to wait for, e.g. expect: { json: { type: reply }, within: 2s }")
+            let m = try mapping(a, allowed: Self.matcherKeys + ["within", "measure", "latency_from", "strict"], what: "expect")
+            let within = try m["within"].map { (e) throws(ScenarioError) in try duration(e.value, what: "within") } ?? 5_000_000_000
+            let measure = try m["measure"].map { (e) throws(ScenarioError) in try metricName(e.value) }
+            var origin = LatencyOrigin.lastSend
+            if let f = m["latency_from"] {
+                let s = try text(f.value, what: "latency_from")
+                origin = s == "send" ? .lastSend : .field(s)
+                if measure == nil { throw error(f, "latency_from only matters with measure: NAME") }
+            }
+            let strict = try m["strict"].map { (e) throws(ScenarioError) in try bool(e.value, what: "strict") } ?? false
+            return located(.expect(ExpectStep(matcher: try matcher(m, columns: columns), within: within, measure: measure,
+                                              latencyFrom: origin, strict: strict)))
+        case "expect_none":
+            let a = try need("what must not arrive and for how long, e.g. expect_none: { json: { to: other }, for: 2s }")
+            let m = try mapping(a, allowed: Self.matcherKeys + ["for"], what: "expect_none")
+            guard let f = m["for"] else { throw error(a, "expect_none needs \"for: DURATION\" (how long nothing matching may arrive)") }
+            return located(.expectNone(ExpectNoneStep(matcher: try matcher(m, columns: columns), duration: try duration(f.value, what: "for"))))
+        case "sleep":
+            return located(.sleep(try duration(try need("a duration, e.g. sleep: 500ms"), what: "the sleep", allowZero: true)))
+        case "barrier":
+            let a = try need("a name, e.g. barrier: all-joined")
+            if case .mapping = a.value {
+                let m = try mapping(a, allowed: ["name", "release", "timeout"], what: "barrier")
+                guard let n = m["name"] else { throw error(a, "barrier needs \"name: NAME\"") }
+                var fraction = 1.0
+                if let r = m["release"] {
+                    let s = try text(r.value, what: "release")
+                    if s == "all" {
+                        fraction = 1
+                    } else if s.hasSuffix("%"), let p = Double(s.dropLast()), p > 0, p <= 100 {
+                        fraction = p / 100
+                    } else {
+                        throw error(r.value, "release is \"all\" or a percentage of the expected users such as 90%, found \"\(s)\"")
+                    }
+                }
+                let timeout = try m["timeout"].map { (e) throws(ScenarioError) in try duration(e.value, what: "the barrier timeout") } ?? 30_000_000_000
+                return located(.barrier(BarrierStep(name: try text(n.value, what: "the barrier name"), fraction: fraction, timeout: timeout)))
+            }
+            return located(.barrier(BarrierStep(name: try text(a, what: "the barrier name"), fraction: 1, timeout: 30_000_000_000)))
+        case "loop":
+            let a = try need("steps to repeat")
+            if case .mapping = a.value {
+                let m = try mapping(a, allowed: ["count", "steps"], what: "loop")
+                guard let s = m["steps"] else { throw error(a, "loop needs \"steps:\" with the steps to repeat") }
+                let count = try m["count"].map { (e) throws(ScenarioError) in try integer(e.value, what: "the loop count", range: 1...1_000_000_000) }
+                let body = try stepList(s.value, columns: columns, depth: depth + 1)
+                guard !body.isEmpty else { throw error(s.value, "the loop has no steps") }
+                return located(.loop(LoopStep(count: count, steps: body)))
+            }
+            let body = try stepList(a, columns: columns, depth: depth + 1)
+            guard !body.isEmpty else { throw error(a, "the loop has no steps") }
+            return located(.loop(LoopStep(count: nil, steps: body)))
+        case "close":
+            if let argument, argument.value != .null { throw error(argument, "close takes no arguments") }
+            return located(.close)
+        case "reconnect":
+            if let argument, argument.value != .null { throw error(argument, "reconnect takes no arguments") }
+            return located(.reconnect)
+        default:
+            let hint = Suggest.closest(to: keyword, among: Self.stepKeywords).map { "did you mean \"\($0)\"? " } ?? ""
+            throw ScenarioError(file: file, line: at.line, column: at.column,
+                                message: "unknown step \"\(keyword)\"; \(hint)expected one of: \(Self.stepKeywords.joined(separator: ", "))")
+        }
+    }
+
+    static let matcherKeys = ["json", "contains", "equals", "regex", "binary"]
+
+    func matcher(_ m: [String: YAMLEntry], columns: [String]?) throws(ScenarioError) -> MessageMatcher {
+        var conditions: [MessageMatcher.Condition] = []
+        if let j = m["json"] {
+            guard case let .mapping(fields) = j.value.value else {
+                throw error(j.value, "json expects a mapping of field: value, e.g. json: { type: say, seq: \"{{seq}}\" }")
+            }
+            for f in fields {
+                let path = f.key.split(separator: ".").map { Array($0.utf8) }
+                guard !path.isEmpty else { throw error(f, "empty JSON field name") }
+                switch f.value.value {
+                case let .scalar(s, _):
+                    if s == "*" {
+                        conditions.append(.jsonFieldExists(path: path))
+                    } else {
+                        conditions.append(.jsonField(path: path, expected: try Template(s, file: file, line: f.value.line, column: f.value.column, feederColumns: columns)))
+                    }
+                case .null:
+                    conditions.append(.jsonField(path: path, expected: Template(literal: "null")))
+                default:
+                    throw error(f.value, "JSON field values are compared as text; write a scalar (use \"*\" to require only that the field exists, or dotted names for nested fields), found \(f.value.kindDescription)")
+                }
+            }
+        }
+        if let c = m["contains"] { conditions.append(.contains(try template(c.value, what: "the text to look for", columns: columns))) }
+        if let e = m["equals"] { conditions.append(.equals(try template(e.value, what: "the exact message", columns: columns))) }
+        if let r = m["regex"] {
+            let pattern = try text(r.value, what: "a regular expression")
+            do {
+                conditions.append(.regex(try CompiledRegex(pattern)))
+            } catch {
+                throw self.error(r.value, "invalid regular expression \"\(pattern)\": \(error)")
+            }
+        }
+        if let b = m["binary"] { conditions.append(.binary(try bool(b.value, what: "binary"))) }
+        return MessageMatcher(conditions: conditions)
+    }
+
+    func metricName(_ node: YAMLNode) throws(ScenarioError) -> String {
+        let s = try text(node, what: "a metric name")
+        guard let first = s.first, first.isLetter, s.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+            throw error(node, "a metric name is letters, digits and _, starting with a letter; found \"\(s)\"")
+        }
+        let reserved = ["connect", "barrier_release", "barrier_send"]
+        guard !reserved.contains(s) else { throw error(node, "\"\(s)\" is a built-in metric name; choose another") }
+        return s
+    }
+
+    func threshold(_ node: YAMLNode) throws(ScenarioError) -> ThresholdSource {
+        switch node.value {
+        case let .scalar(s, _):
+            return ThresholdSource(text: s, line: node.line, column: node.column, abortOnFail: false, abortGrace: 0)
+        case .mapping:
+            let m = try mapping(node, allowed: ["threshold", "abort_on_fail", "grace"], what: "a threshold")
+            guard let t = m["threshold"] else { throw error(node, "expected \"threshold: EXPRESSION\", e.g. threshold: p99(rtt) < 100ms") }
+            let abort = try m["abort_on_fail"].map { (e) throws(ScenarioError) in try bool(e.value, what: "abort_on_fail") } ?? false
+            let grace = try m["grace"].map { (e) throws(ScenarioError) in try duration(e.value, what: "grace", allowZero: true) } ?? 0
+            return ThresholdSource(text: try text(t.value, what: "the threshold expression"), line: t.value.line, column: t.value.column,
+                                   abortOnFail: abort, abortGrace: grace)
+        default:
+            throw error(node, "expected a threshold such as \"p99(rtt) < 100ms\", found \(node.kindDescription)")
+        }
+    }
+}
+
+/// Semantic checks of a decoded scenario: what the YAML types cannot say.
+struct ScenarioChecker {
+    let file: String
+
+    func fail(_ step: Step, _ message: String) -> ScenarioError {
+        ScenarioError(file: file, line: step.line, column: step.column, message: message)
+    }
+
+    func check(_ scenario: Scenario, stepsNode: YAMLNode) throws(ScenarioError) {
+        var connected = false
+        var sentBefore = false
+        try walk(scenario.steps, connected: &connected, sent: &sentBefore, scenario: scenario)
+        if !containsConnect(scenario.steps) {
+            throw ScenarioError(file: file, line: stepsNode.line, column: stepsNode.column, message: "the steps never connect; start them with \"- connect\"")
+        }
+        if scenario.model == .open && containsSend(scenario.steps) {
+            for phase in scenario.phases where phase.rate == nil && phase.connections.to > 0 {
+                throw ScenarioError(file: file, line: phase.line, column: 1,
+                                    message: "model: open sends on a schedule, so the phase \"\(phase.name)\" needs a rate (rate: 10/s per connection, or total_rate: 1000/s)")
+            }
+        }
+    }
+
+    private func containsConnect(_ steps: [Step]) -> Bool {
+        steps.contains { s in
+            switch s.kind {
+            case .connect, .reconnect: return true
+            case let .loop(l): return containsConnect(l.steps)
+            default: return false
+            }
+        }
+    }
+
+    private func containsSend(_ steps: [Step]) -> Bool {
+        steps.contains { s in
+            switch s.kind {
+            case .send: return true
+            case let .loop(l): return containsSend(l.steps)
+            default: return false
+            }
+        }
+    }
+
+    /// Follows the script in order, tracking whether the user is connected and has sent.
+    private func walk(_ steps: [Step], connected: inout Bool, sent: inout Bool, scenario: Scenario) throws(ScenarioError) {
+        for step in steps {
+            switch step.kind {
+            case .connect:
+                if connected { throw fail(step, "connect while already connected; use reconnect to drop the connection and open a new one") }
+                connected = true
+            case .reconnect:
+                connected = true
+            case .close:
+                if !connected { throw fail(step, "close before connect") }
+                connected = false
+            case .send:
+                if !connected { throw fail(step, "send before connect; add \"- connect\" before it") }
+                sent = true
+            case let .expect(e):
+                if !connected { throw fail(step, "expect before connect; add \"- connect\" before it") }
+                if e.measure != nil && e.latencyFrom == .lastSend && !sent {
+                    throw fail(step, "expect measures latency from the last send, but nothing is sent before it; add a send step or use latency_from: FIELD")
+                }
+            case .expectNone:
+                if !connected { throw fail(step, "expect_none before connect") }
+            case .sleep, .barrier:
+                break
+            case let .loop(l):
+                // The body may run with the state at loop entry; after one pass, it loops back.
+                var c = connected
+                var s = sent
+                try walk(l.steps, connected: &c, sent: &s, scenario: scenario)
+                if c != connected {
+                    throw fail(step, c ? "this loop connects and never closes, so its second iteration would connect twice; add close or use reconnect"
+                                     : "this loop closes the connection and does not reconnect, so its second iteration would be disconnected; add reconnect")
+                }
+                sent = s
+            }
+        }
+    }
+}
+
+extension String {
+    func components(separatedBy separator: String) -> [String] {
+        var parts: [String] = []
+        var rest = Substring(self)
+        while let r = rest.range(of: separator) {
+            parts.append(String(rest[..<r.lowerBound]))
+            rest = rest[r.upperBound...]
+        }
+        parts.append(String(rest))
+        return parts
+    }
+}

@@ -1,0 +1,271 @@
+/// A load test: where to connect, how many connections and messages over which phases, what each
+/// virtual user does, and what counts as passing. Built from a scenario file by `ScenarioLoader`.
+public struct Scenario: Sendable {
+    public var name: String
+    public var description: String?
+    /// Target URLs (templates); virtual user i uses `targets[i % count]`.
+    public var targets: [Template]
+    public var headers: [(name: String, value: Template)]
+    public var subprotocols: [String]
+    public var feeder: Feeder?
+    public var model: LoadModel
+    public var phases: [Phase]
+    public var steps: [Step]
+    /// Threshold expressions as written, with their location (evaluated by the coordinator).
+    public var thresholds: [ThresholdSource]
+    public var delivery: DeliveryTracking?
+    public var options: RunOptions
+    /// The source text, so agents can be sent exactly what the coordinator validated.
+    public var source: String
+    public var file: String
+
+    /// Total duration of all phases.
+    public var duration: Int64 { phases.reduce(0) { $0 + $1.duration } }
+
+    /// The largest number of connections any phase asks for.
+    public var peakConnections: Int { phases.map { Swift.max($0.connections.from, $0.connections.to) }.max() ?? 0 }
+
+    /// Names of every latency metric the scenario measures.
+    public var measureNames: [String] {
+        var names: [String] = []
+        func visit(_ steps: [Step]) {
+            for step in steps {
+                switch step.kind {
+                case let .expect(e): if let m = e.measure, !names.contains(m) { names.append(m) }
+                case let .loop(l): visit(l.steps)
+                default: break
+                }
+            }
+        }
+        visit(steps)
+        if let metric = delivery?.latencyMetric, !names.contains(metric) { names.append(metric) }
+        return names
+    }
+
+    /// Names of every barrier, in order of first appearance.
+    public var barrierNames: [String] {
+        var names: [String] = []
+        func visit(_ steps: [Step]) {
+            for step in steps {
+                switch step.kind {
+                case let .barrier(b): if !names.contains(b.name) { names.append(b.name) }
+                case let .loop(l): visit(l.steps)
+                default: break
+                }
+            }
+        }
+        visit(steps)
+        return names
+    }
+}
+
+/// Open: messages are sent on a fixed schedule and latency counts from the scheduled instant.
+/// Closed: each virtual user waits for the reply before its next message.
+public enum LoadModel: String, Sendable {
+    case open
+    case closed
+}
+
+/// One phase of the load profile.
+public struct Phase: Sendable, Equatable {
+    public var name: String
+    /// Length in nanoseconds.
+    public var duration: Int64
+    /// Concurrent connections (virtual users), steady or ramping linearly across the phase.
+    public var connections: ConnectionTarget
+    /// How fast each connection's `send` steps go, if paced.
+    public var rate: MessageRate?
+    /// Pause after each iteration of a loop (closed model), in nanoseconds.
+    public var think: Int64?
+    public var line: Int
+
+    public init(name: String, duration: Int64, connections: ConnectionTarget, rate: MessageRate? = nil, think: Int64? = nil, line: Int = 0) {
+        self.name = name
+        self.duration = duration
+        self.connections = connections
+        self.rate = rate
+        self.think = think
+        self.line = line
+    }
+}
+
+/// A connection count, steady (`from == to`) or ramping from `from` to `to`.
+public struct ConnectionTarget: Sendable, Equatable, CustomStringConvertible {
+    public var from: Int
+    public var to: Int
+
+    public init(from: Int, to: Int) {
+        self.from = from
+        self.to = to
+    }
+
+    public static func steady(_ n: Int) -> ConnectionTarget { ConnectionTarget(from: n, to: n) }
+
+    public var isRamp: Bool { from != to }
+
+    /// The target at `elapsed` nanoseconds into a phase lasting `duration`.
+    public func value(at elapsed: Int64, duration: Int64) -> Double {
+        guard isRamp, duration > 0 else { return Double(to) }
+        let f = Swift.min(1, Swift.max(0, Double(elapsed) / Double(duration)))
+        return Double(from) + (Double(to) - Double(from)) * f
+    }
+
+    public var description: String { isRamp ? "\(from) -> \(to)" : "\(to)" }
+}
+
+/// A message rate.
+public enum MessageRate: Sendable, Equatable, CustomStringConvertible {
+    /// Messages per second per connection.
+    case perConnection(Double)
+    /// Messages per second across all connections (divided among the connections).
+    case total(Double)
+
+    public var description: String {
+        switch self {
+        case let .perConnection(r): return "\(Self.format(r))/s per connection"
+        case let .total(r): return "\(Self.format(r))/s in total"
+        }
+    }
+
+    static func format(_ v: Double) -> String { v == v.rounded() ? String(Int64(v)) : String(v) }
+}
+
+/// A step of a virtual user's script, with the line it was written on.
+public struct Step: Sendable {
+    public var kind: Kind
+    public var line: Int
+    public var column: Int
+
+    public init(_ kind: Kind, line: Int, column: Int = 1) {
+        self.kind = kind
+        self.line = line
+        self.column = column
+    }
+
+    public indirect enum Kind: Sendable {
+        case connect(ConnectStep)
+        case send(SendStep)
+        case expect(ExpectStep)
+        case expectNone(ExpectNoneStep)
+        case sleep(Int64)
+        case barrier(BarrierStep)
+        case loop(LoopStep)
+        case close
+        case reconnect
+    }
+
+    /// The step's keyword as written in scenario files.
+    public var keyword: String {
+        switch kind {
+        case .connect: return "connect"
+        case .send: return "send"
+        case .expect: return "expect"
+        case .expectNone: return "expect_none"
+        case .sleep: return "sleep"
+        case .barrier: return "barrier"
+        case .loop: return "loop"
+        case .close: return "close"
+        case .reconnect: return "reconnect"
+        }
+    }
+}
+
+public struct ConnectStep: Sendable {
+    /// Overrides the scenario's target for this connection.
+    public var url: Template?
+    public init(url: Template? = nil) { self.url = url }
+}
+
+public struct SendStep: Sendable {
+    public var payload: Template
+    public var binary: Bool
+    public init(payload: Template, binary: Bool = false) {
+        self.payload = payload
+        self.binary = binary
+    }
+}
+
+/// Where a latency measurement starts.
+public enum LatencyOrigin: Sendable, Equatable {
+    /// The most recent send of this virtual user (its scheduled instant in the open model).
+    case lastSend
+    /// A microsecond wall-clock timestamp carried in this top-level JSON field of the message.
+    case field(String)
+}
+
+public struct ExpectStep: Sendable {
+    public var matcher: MessageMatcher
+    /// Time allowed for a matching message, in nanoseconds.
+    public var within: Int64
+    /// Records the latency into this metric when set.
+    public var measure: String?
+    public var latencyFrom: LatencyOrigin
+    /// A non-matching message fails the expectation (instead of being skipped).
+    public var strict: Bool
+}
+
+public struct ExpectNoneStep: Sendable {
+    public var matcher: MessageMatcher
+    /// How long nothing matching may arrive, in nanoseconds.
+    public var duration: Int64
+}
+
+/// When a barrier releases.
+public struct BarrierStep: Sendable {
+    public var name: String
+    /// Fraction of the expected virtual users whose arrival releases the barrier (1 = all).
+    public var fraction: Double
+    /// Longest wait before releasing anyway (counted as a barrier timeout), in nanoseconds.
+    public var timeout: Int64
+}
+
+public struct LoopStep: Sendable {
+    /// Iterations, or nil to repeat until the virtual user is stopped.
+    public var count: Int?
+    public var steps: [Step]
+}
+
+/// A threshold as written in the scenario (parsed and evaluated with the results).
+public struct ThresholdSource: Sendable, Equatable {
+    public var text: String
+    public var line: Int
+    public var column: Int
+    public var abortOnFail: Bool
+    /// Grace period before an abort-on-fail threshold may stop the run, in nanoseconds.
+    public var abortGrace: Int64
+}
+
+/// Per-sender sequence tracking of received messages (broadcast completeness and one-way latency).
+public struct DeliveryTracking: Sendable, Equatable {
+    /// Top-level JSON field naming the sender.
+    public var senderField: String
+    /// Top-level JSON field with the sender's sequence number (1, 2, 3, ...).
+    public var sequenceField: String
+    /// Top-level JSON field with the sender's send time in wall-clock microseconds, if any.
+    public var sentAtField: String?
+    /// Metric the one-way latency is recorded in.
+    public var latencyMetric: String?
+}
+
+/// What to do when an agent is lost mid-run.
+public enum AgentLossPolicy: String, Sendable {
+    case `continue`
+    case abort
+}
+
+/// Run-wide options.
+public struct RunOptions: Sendable, Equatable {
+    /// Time allowed for TCP connect plus handshake.
+    public var connectTimeout: Int64 = 10_000_000_000
+    /// Handshakes in flight at once, per agent.
+    public var maxConnecting: Int = 1000
+    /// Time allowed for close handshakes at the end.
+    public var closeTimeout: Int64 = 2_000_000_000
+    public var onAgentLoss: AgentLossPolicy = .continue
+    /// Largest message accepted from the target.
+    public var maxMessageSize: Int = 16 << 20
+    /// Source addresses to spread connections over (more than 64k connections to one target).
+    public var localAddresses: [String] = []
+
+    public init() {}
+}

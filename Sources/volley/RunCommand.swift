@@ -1,0 +1,92 @@
+import Coordinator
+import Net
+import Scenario
+import WebSocket
+
+/// `volley run`, `volley validate` and `volley demo`.
+enum RunCommand {
+    static let usage = """
+    usage: volley run SCENARIO.yaml [--out DIR] [--target URL] [--loops N] [--quiet]
+      Runs the scenario with the engine in this process: live progress every second, then a
+      summary and DIR/results.json (default volley-results/NAME-TIME/).
+      --target URL  replaces the scenario's target(s)
+      --loops N     event loops (threads); default one per core
+    """
+
+    static func run(_ arguments: [String]) throws(UsageError) -> Int32 {
+        let options = try CommandLineOptions(arguments, valued: ["out", "target", "loops"], switches: ["quiet"])
+        guard options.positionals.count == 1 else { throw UsageError("expected one scenario file\n\(usage)") }
+        guard var scenario = load(options.positionals[0]) else { return ExitCode.couldNotRun }
+        if let target = options.value("target") { scenario = try replacingTarget(scenario, target) }
+        var settings = RunSettings(outputDirectory: options.value("out"), quiet: options.has("quiet"))
+        if options.value("loops") != nil { settings.loops = try options.integer("loops", default: 1, range: 1...256) }
+        return LocalRun.run(scenario, settings: settings)
+    }
+
+    /// Loads a scenario, printing located errors; nil when it does not load.
+    static func load(_ path: String) -> Scenario? {
+        do {
+            return try ScenarioLoader.load(path: path)
+        } catch {
+            Log.error("\(error)")
+            return nil
+        }
+    }
+
+    static func replacingTarget(_ scenario: Scenario, _ url: String) throws(UsageError) -> Scenario {
+        guard url.hasPrefix("ws://"), WebSocketURL(url) != nil else {
+            throw UsageError("--target must be a ws:// URL, got \"\(url)\"")
+        }
+        var s = scenario
+        s.targets = [Template(literal: url)]
+        return s
+    }
+
+    static let validateUsage = "usage: volley validate SCENARIO.yaml [--agents N]"
+
+    static func validate(_ arguments: [String]) throws(UsageError) -> Int32 {
+        let options = try CommandLineOptions(arguments, valued: ["agents"])
+        guard options.positionals.count == 1 else { throw UsageError("expected one scenario file\n\(validateUsage)") }
+        guard let scenario = load(options.positionals[0]) else { return ExitCode.couldNotRun }
+        Log.out(scenario.describePlan())
+        Log.out("\(scenario.file): valid")
+        return ExitCode.passed
+    }
+
+    static let demoUsage = "usage: volley demo [--out DIR] [--quiet]"
+
+    /// Starts the bundled target on a free port, runs scenarios/demo.yaml against it, shows the summary.
+    static func demo(_ arguments: [String]) throws(UsageError) -> Int32 {
+        let options = try CommandLineOptions(arguments, valued: ["out", "scenario"], switches: ["quiet"])
+        let path = options.value("scenario") ?? DemoFiles.scenarioPath()
+        guard let path, var scenario = load(path) else {
+            Log.error("volley demo: cannot find scenarios/demo.yaml (run it from the repository, or pass --scenario FILE)")
+            return ExitCode.couldNotRun
+        }
+        let port: UInt16
+        let target: ChildProcess
+        do {
+            (target, port) = try DemoFiles.startTarget()
+        } catch {
+            Log.error("volley demo: cannot start the target: \(error)")
+            return ExitCode.couldNotRun
+        }
+        defer { target.terminate() }
+        Log.out("volley demo: bundled target on 127.0.0.1:\(port) (pid \(target.pid)); scenario \(path)")
+        scenario.targets = scenario.targets.map { t in
+            Template(literal: t.source.replacingHostPort(with: "127.0.0.1:\(port)"))
+        }
+        return LocalRun.run(scenario, settings: RunSettings(outputDirectory: options.value("out"), quiet: options.has("quiet")))
+    }
+}
+
+extension String {
+    /// The URL with its host:port replaced.
+    func replacingHostPort(with hostPort: String) -> String {
+        guard hasPrefix("ws://") || hasPrefix("wss://") else { return self }
+        let scheme = hasPrefix("ws://") ? "ws://" : "wss://"
+        let rest = dropFirst(scheme.count)
+        let pathStart = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+        return scheme + hostPort + rest[pathStart...]
+    }
+}
