@@ -38,6 +38,7 @@ let package = Package(
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "JSON", "TestSupport"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Scenario", "Stats", "Net", "TestSupport"]),
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Scenario", "Stats", "JSON", "TestSupport"]),
+        .testTarget(name: "volleyTests", dependencies: ["TestSupport"]),
         .testTarget(name: "TargetTests", dependencies: ["Target", "WebSocket", "Net", "JSON", "TestSupport"]),
         .testTarget(name: "StatsTests", dependencies: ["Stats", "ByteCoding", "TestSupport"],
                     exclude: ["Fixtures"]),

@@ -26,6 +26,9 @@ final class LoopDriver: TimerTarget {
     private var users: [VirtualUser] = []
     private var stopping: [ObjectIdentifier: VirtualUser] = [:]
     private var created = 0
+    /// Users that ran their script to the end: they count toward the planned number and are not
+    /// replaced (users that failed are replaced, so the offered load holds).
+    private var completed = 0
     private var connecting = 0
     private let maxConnecting: Int
     private var failureStreak = 0
@@ -104,7 +107,12 @@ final class LoopDriver: TimerTarget {
         }
         if let (phase, _) = LoadSlice.phase(at: t, in: scenario) { currentPhase = phase }
         context.phaseName = scenario.phases[currentPhase].name
-        let target = targetUsers(at: t)
+        if users.isEmpty && stopping.isEmpty && completed > 0 && completed >= peakTargetUsers(from: t) {
+            // Every user this loop will ever run has completed its script: the run is over here.
+            beginStopping(now)
+            return
+        }
+        let target = Swift.max(0, targetUsers(at: t) - completed)
         if users.count > target {
             for _ in 0..<(users.count - target) { stopUser(users[users.count - 1]) }
         } else if users.count < target && now.nanoseconds >= backoffUntil {
@@ -123,6 +131,20 @@ final class LoopDriver: TimerTarget {
     private func targetUsers(at t: Int64) -> Int {
         let agentTarget = Int((slice.targetConnections(at: t, in: scenario) + 1e-9).rounded(.down))
         return LoadSlice.evenShare(agentTarget, part: index, of: loopCount)
+    }
+
+    /// The largest number of users this loop is planned to run from `t` to the end.
+    private func peakTargetUsers(from t: Int64) -> Int {
+        var peak = targetUsers(at: t)
+        var start: Int64 = 0
+        for (i, phase) in scenario.phases.enumerated() {
+            if start + phase.duration > t {
+                let c = slice.phases[i].connections
+                peak = Swift.max(peak, LoadSlice.evenShare(Swift.max(c.from, c.to), part: index, of: loopCount))
+            }
+            start += phase.duration
+        }
+        return peak
     }
 
     private func startUser() {
@@ -190,6 +212,7 @@ final class LoopDriver: TimerTarget {
                 backoffUntil = clock.now().nanoseconds + Swift.min(Nanoseconds.seconds(1), Nanoseconds.milliseconds(5) << Swift.min(failureStreak, 8))
             }
         }
+        if user.completedScript { completed += 1 }
         if previous == .atBarrier {
             for (key, waiters) in barrierWaiters where waiters.contains(where: { $0 === user }) {
                 barrierWaiters[key] = waiters.filter { $0 !== user }

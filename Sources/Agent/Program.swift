@@ -29,6 +29,8 @@ struct Program {
     let enclosingSlot: [Int?]
     /// Every latency metric, in recorder order.
     let measureNames: [String]
+    /// True when some step waits for a message (so early messages are worth keeping).
+    let hasExpect: Bool
 
     init(_ scenario: Scenario) {
         var instructions: [Instruction] = []
@@ -82,5 +84,6 @@ struct Program {
         self.lines = lines
         self.enclosingSlot = enclosing
         self.measureNames = measures
+        self.hasExpect = instructions.contains { if case .expect = $0 { return true } else { return false } }
     }
 }

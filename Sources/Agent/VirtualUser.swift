@@ -35,9 +35,22 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
     private var barrierGenerations: [Int32] = []
     /// Open-model expectations in flight: sent messages whose replies are awaited without blocking.
     private var pending: [PendingExpectation] = []
+    /// Messages that arrived when no step was waiting for them, newest last (at most
+    /// `inboxLimit`): an `expect` looks here first, so a reply that beats its step is not lost.
+    private var inbox: [InboxEntry] = []
+    static let inboxLimit = 8
+
+    struct InboxEntry {
+        let bytes: [UInt8]
+        let binary: Bool
+        let arrived: Int64
+    }
+
     /// Per-sender sequence tracking of received messages (only with delivery tracking).
     private var delivery: [UInt64: SequenceTracker] = [:]
     private(set) var stopRequested = false
+    /// True once the user reached the end of its steps (as opposed to being stopped or failing).
+    private(set) var completedScript = false
     private var isolationViolated = false
 
     struct PendingExpectation {
@@ -115,9 +128,13 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
                     pending.append(PendingExpectation(pc: pc, seq: seq, origin: lastSendOrigin, deadline: now + step.within))
                     pc += 1
                 } else {
-                    state = .expecting
-                    waitDeadline = now + step.within
-                    return
+                    let outcome = consumeInbox(step)
+                    if outcome == .waiting {
+                        state = .expecting
+                        waitDeadline = now + step.within
+                        return
+                    }
+                    pc += 1
                 }
             case let .expectNone(step):
                 state = .expectingNone
@@ -172,7 +189,15 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
                 connect(nil)
                 return
             case .end:
-                end(failed: false)
+                completedScript = true
+                if let connection, connection.phase == .open {
+                    // The script is over: close the connection properly, then end.
+                    stopRequested = true
+                    state = .closing
+                    connection.close(code: CloseCode.normal, reason: "script finished")
+                } else {
+                    end(failed: false)
+                }
                 return
             }
         }
@@ -408,7 +433,7 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
                 pc += 1
                 advance()
             } else if !matched {
-                m.add(.messagesUnmatched)
+                keep(payload, binary: binary, at: t)
             }
         case .expectingNone:
             guard case let .expectNone(step) = driver.program.instructions[pc] else { return }
@@ -418,8 +443,42 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
                 m.add(.messagesUnmatched)
             }
         default:
-            if !matched { m.add(.messagesUnmatched) }
+            if !matched { keep(payload, binary: binary, at: t) }
         }
+    }
+
+    /// Keeps a message no step was waiting for, for a later `expect` (or counts it as unmatched).
+    private func keep(_ payload: UnsafeRawBufferPointer, binary: Bool, at t: Int64) {
+        driver.metrics.add(.messagesUnmatched)
+        guard driver.program.hasExpect else { return }
+        if inbox.count == Self.inboxLimit { inbox.removeFirst() }
+        inbox.append(InboxEntry(bytes: Array(payload), binary: binary, arrived: t))
+    }
+
+    enum InboxOutcome { case matched, mismatched, waiting }
+
+    /// Looks for the expected message among those that arrived before the step began.
+    private func consumeInbox(_ step: ExpectStep) -> InboxOutcome {
+        guard !inbox.isEmpty else { return .waiting }
+        let t = now
+        inbox.removeAll { t - $0.arrived > step.within }   // too old to be the answer
+        for (i, entry) in inbox.enumerated() {
+            let hit = entry.bytes.withUnsafeBytes { driver.matches(step.matcher, $0, binary: entry.binary, user: self, seq: seq) }
+            if hit {
+                if case let .expect(_, _, measure) = driver.program.instructions[pc] {
+                    entry.bytes.withUnsafeBytes { record(step, measure, $0, origin: Swift.min(lastSendOrigin, entry.arrived), now: entry.arrived) }
+                }
+                inbox.remove(at: i)
+                driver.metrics.add(.messagesUnmatched, -1)
+                return .matched
+            }
+            if step.strict {
+                inbox.remove(at: i)
+                driver.metrics.add(.errorExpectMismatch)
+                return .mismatched
+            }
+        }
+        return .waiting
     }
 
     private func record(_ step: ExpectStep, _ measure: Int?, _ payload: UnsafeRawBufferPointer, origin: Int64, now t: Int64) {

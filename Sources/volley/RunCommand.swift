@@ -33,12 +33,17 @@ enum RunCommand {
         }
     }
 
+    /// The scenario with its target(s) replaced by `url`, which may use the same placeholders.
     static func replacingTarget(_ scenario: Scenario, _ url: String) throws(UsageError) -> Scenario {
         guard url.hasPrefix("ws://"), WebSocketURL(url) != nil else {
             throw UsageError("--target must be a ws:// URL, got \"\(url)\"")
         }
         var s = scenario
-        s.targets = [Template(literal: url)]
+        do {
+            s.targets = [try Template(url, file: "--target", line: 1, column: 1, feederColumns: scenario.feeder?.columns)]
+        } catch {
+            throw UsageError("--target: \(error.message)")
+        }
         return s
     }
 
@@ -73,9 +78,7 @@ enum RunCommand {
         }
         defer { target.terminate() }
         Log.out("volley demo: bundled target on 127.0.0.1:\(port) (pid \(target.pid)); scenario \(path)")
-        scenario.targets = scenario.targets.map { t in
-            Template(literal: t.source.replacingHostPort(with: "127.0.0.1:\(port)"))
-        }
+        scenario = try replacingTarget(scenario, scenario.targets[0].source.replacingHostPort(with: "127.0.0.1:\(port)"))
         return LocalRun.run(scenario, settings: RunSettings(outputDirectory: options.value("out"), quiet: options.has("quiet")))
     }
 }

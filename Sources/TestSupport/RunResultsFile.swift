@@ -1,0 +1,62 @@
+import Foundation
+
+/// A results.json written by `volley run`, read for assertions.
+public struct RunResultsFile {
+    public let root: [String: Any]
+
+    public init(path: String) throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        root = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+
+    private var totals: [String: Any] { root["totals"] as? [String: Any] ?? [:] }
+
+    /// A total counter (0 when absent).
+    public func counter(_ name: String) -> Int64 {
+        ((totals["counters"] as? [String: Any])?[name] as? NSNumber)?.int64Value ?? 0
+    }
+
+    /// A total gauge's peak (0 when absent).
+    public func gauge(_ name: String) -> Int64 {
+        ((totals["gauges"] as? [String: Any])?[name] as? NSNumber)?.int64Value ?? 0
+    }
+
+    /// A field of a total histogram's summary ("count", "p99_us", "hdr"...).
+    public func histogram(_ name: String, _ field: String) -> Any? {
+        ((totals["histograms"] as? [String: Any])?[name] as? [String: Any])?[field]
+    }
+
+    /// The total of every "errors.X" counter (one level).
+    public var errorCount: Int64 {
+        ((totals["counters"] as? [String: Any]) ?? [:]).filter { $0.key.hasPrefix("errors.") && $0.key.split(separator: ".").count == 2 }
+            .reduce(0) { $0 + (($1.value as? NSNumber)?.int64Value ?? 0) }
+    }
+
+    /// run.status ("completed", "aborted").
+    public var status: String? { (root["run"] as? [String: Any])?["status"] as? String }
+
+    public var intervals: [[String: Any]] { root["intervals"] as? [[String: Any]] ?? [] }
+
+    public var agents: [[String: Any]] { root["agents"] as? [[String: Any]] ?? [] }
+}
+
+/// A `volley run` (or other command) to completion, with its output and results.
+public struct VolleyRun {
+    public let status: Int32
+    public let stdout: String
+    public let stderr: String
+    public let outputDirectory: String
+
+    /// Runs `volley ARGUMENTS --out DIR` (DIR fresh under /tmp) and waits (at most `timeout` s).
+    public static func run(_ arguments: [String], timeout: Double = 120, addOut: Bool = true,
+                           environment: [String: String] = [:]) throws -> VolleyRun {
+        let dir = NSTemporaryDirectory() + "volley-test-\(UUID().uuidString)"
+        let process = try VolleyProcess(arguments + (addOut ? ["--out", dir] : []), environment: environment)
+        let result = process.wait(timeout: timeout)
+        return VolleyRun(status: result.status, stdout: result.stdout, stderr: result.stderr, outputDirectory: dir)
+    }
+
+    public func results() throws -> RunResultsFile {
+        try RunResultsFile(path: outputDirectory + "/results.json")
+    }
+}

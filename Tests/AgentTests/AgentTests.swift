@@ -1,0 +1,79 @@
+import Testing
+@testable import Agent
+import Scenario
+
+@Suite("Agent engine parts")
+struct AgentTests {
+    func scenario(_ steps: String) throws -> Scenario {
+        try ScenarioLoader.load(source: """
+        target: ws://127.0.0.1:1/
+        phases:
+          - { duration: 1s, connections: 1 }
+        steps:
+        \(steps)
+        """, file: "t.yaml") { (_) throws(ScenarioError) -> Feeder? in nil }
+    }
+
+    @Test("nested loops compile to jumps, with each step's enclosing loop")
+    func programLoops() throws {
+        let s = try scenario("""
+          - connect
+          - loop:
+              count: 3
+              steps:
+                - send: a
+                - loop:
+                    - send: b
+                    - expect: { contains: b, measure: rtt }
+          - close
+        """)
+        let p = Program(s)
+        // connect, loopStart0, send a, loopStart1, send b, expect, loopEnd1, loopEnd0, close, end
+        #expect(p.instructions.count == 10)
+        guard case .loopEnd(slot: 1, count: nil, bodyStart: 4) = p.instructions[6],
+              case .loopEnd(slot: 0, count: 3, bodyStart: 2) = p.instructions[7] else {
+            Issue.record("unexpected loop layout: \(p.instructions)")
+            return
+        }
+        #expect(p.loopSlots == 2)
+        #expect(p.enclosingSlot[2] == 0 && p.enclosingSlot[4] == 1 && p.enclosingSlot[0] == nil && p.enclosingSlot[8] == nil)
+        guard case let .expect(_, paced, measure) = p.instructions[5] else { Issue.record("no expect"); return }
+        #expect(paced && measure == 0 && p.measureNames == ["rtt"])
+        #expect(p.lines[2] == 9)   // "- send: a" is line 9 of the source above
+    }
+
+    @Test("sequence tracking counts duplicates, reordering and gaps exactly")
+    func sequenceTracker() {
+        var t = SequenceTracker()
+        for s: Int64 in [1, 2, 4, 3, 3, 7] { _ = t.record(s) }
+        // 5 and 6 never arrived; 3 came late; one 3 was a duplicate.
+        #expect(t.missing == 2)
+        var u = SequenceTracker()
+        #expect(u.record(1) == .new)
+        #expect(u.record(3) == .new)
+        #expect(u.record(2) == .outOfOrder)
+        #expect(u.record(2) == .duplicate)
+        #expect(u.record(0) == .invalid)
+        #expect(u.missing == 0)
+        var big = SequenceTracker()
+        for s in stride(from: Int64(10_000), through: 1, by: -1) { _ = big.record(s) }
+        #expect(big.missing == 0)
+    }
+
+    @Test("loop metrics drain to named counters and reset")
+    func metricsDrain() {
+        let m = LoopMetrics(measureNames: ["rtt"])
+        m.add(.messagesSent, 3)
+        m.add(.errorRefused)
+        m.add(named: "errors.handshake_status.403")
+        m.measures[0].record(1500)
+        m.connectionsOpen = 4
+        let first = m.drain()
+        #expect(first.counter("messages.sent") == 3 && first.counter("errors.refused") == 1)
+        #expect(first.counter("errors.handshake_status.403") == 1)
+        #expect(first.histograms["rtt"]?.totalCount == 1 && first.gauge("connections.open") == 4)
+        let second = m.drain()
+        #expect(second.counter("messages.sent") == 0 && second.histograms["rtt"]?.totalCount == 0)
+        #expect(second.gauge("connections.open") == 4)
+    }
+}

@@ -1,0 +1,117 @@
+import Testing
+@testable import Scenario
+
+@Suite("Scenario files")
+struct ScenarioDecoderTests {
+    static let minimal = """
+    name: t
+    target: ws://127.0.0.1:8080/echo
+    phases:
+      - { name: p, duration: 10s, connections: 5 }
+    steps:
+      - connect
+      - send: hi
+      - expect: { contains: hi, measure: rtt }
+    """
+
+    func load(_ text: String, feeder: Feeder? = nil) throws(ScenarioError) -> Scenario {
+        try ScenarioLoader.load(source: text, file: "s.yaml") { (_) throws(ScenarioError) -> Feeder? in feeder }
+    }
+
+    @Test("a minimal scenario loads with its defaults")
+    func minimalScenario() throws {
+        let s = try load(Self.minimal)
+        #expect(s.name == "t" && s.model == .closed && s.phases.count == 1 && s.steps.count == 3)
+        #expect(s.duration == 10_000_000_000 && s.peakConnections == 5 && s.measureNames == ["rtt"])
+    }
+
+    @Test("every bundled scenario validates")
+    func bundledScenarios() throws {
+        let dir = TestPaths.scenarios
+        let names = ["demo", "echo-closed", "echo-open", "ramp-up", "ramp-up-short", "spike", "spike-short", "soak",
+                     "soak-short", "chat", "rooms-broadcast", "private-isolation", "counter-ordering"]
+        for name in names {
+            let s = try ScenarioLoader.load(path: "\(dir)/\(name).yaml")
+            #expect(!s.phases.isEmpty, "\(name)")
+        }
+    }
+
+    @Test("the seed profiles are expressible exactly as specified")
+    func seedProfiles() throws {
+        let ramp = try ScenarioLoader.load(path: "\(TestPaths.scenarios)/ramp-up.yaml")
+        #expect(ramp.phases[0].connections == ConnectionTarget(from: 10, to: 5000) && ramp.phases[0].duration == 300_000_000_000)
+        #expect(ramp.phases[1].connections == .steady(5000) && ramp.phases[1].duration == 60_000_000_000)
+        #expect(ramp.phases[0].rate == .perConnection(10))
+        let spike = try ScenarioLoader.load(path: "\(TestPaths.scenarios)/spike.yaml")
+        #expect(spike.phases.map(\.connections.to) == [100, 2000, 100] && spike.phases[1].duration == 30_000_000_000)
+        let soak = try ScenarioLoader.load(path: "\(TestPaths.scenarios)/soak.yaml")
+        #expect(soak.phases[0].connections == .steady(500) && soak.phases[0].duration == 3_600_000_000_000 && soak.phases[0].rate == .perConnection(5))
+    }
+
+    /// Each class of mistake, with where it must be reported and what the message must say.
+    @Test("malformed scenarios give located errors", arguments: [
+        // Unknown keys, with a suggestion.
+        ("name: t\ntargt: ws://h/\n", 2, 1, "unknown key \"targt\" in the scenario; did you mean \"target\"?"),
+        // Missing required parts.
+        ("name: t\nphases: []\nsteps: [connect]\n", 1, 1, "no \"target\""),
+        ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\n", 1, 1, "no \"steps\""),
+        ("target: ws://h/\nphases: []\nsteps: [connect]\n", 2, 9, "phases is empty"),
+        // Wrong types and units.
+        ("target: ws://h/\nphases:\n  - { duration: 10 seconds, connections: 1 }\nsteps: [connect]\n", 3, 17, "duration such as 500ms"),
+        ("target: ws://h/\nphases:\n  - { duration: 1s, connections: lots }\nsteps: [connect]\n", 3, 34, "connections as a count"),
+        ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1, rate: fast }\nsteps: [connect]\n", 3, 43, "rate as messages"),
+        ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1, rate: 1/s, total_rate: 5/s }\nsteps: [connect]\n", 3, 48, "not both"),
+        ("target: http://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps: [connect]\n", 1, 9, "starting with ws://"),
+        ("target: wss://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps: [connect]\n", 1, 9, "not supported yet"),
+        ("model: closd\ntarget: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps: [connect]\n", 1, 8, "unknown model"),
+        // Steps.
+        ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - conect\n", 5, 5, "did you mean \"connect\"?"),
+        ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - send: hi\n", 5, 5, "send before connect"),
+        ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - { connect: , send: x }\n", 5, 5, "a step is one keyword"),
+        ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - connect\n  - expect: { contains: x, measure: rtt }\n", 6, 5, "nothing is sent before it"),
+        ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - connect\n  - expect: { contans: x }\n", 6, 15, "unknown key \"contans\" in expect; did you mean \"contains\"?"),
+        ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - connect\n  - expect: { regex: \"(\" }\n", 6, 22, "invalid regular expression"),
+        ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - connect\n  - expect_none: { contains: x }\n", 6, 18, "needs \"for: DURATION\""),
+        ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - connect\n  - connect\n", 6, 5, "already connected"),
+        ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - loop:\n      - connect\n", 5, 5, "connects and never closes"),
+        ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - connect\n  - barrier: { name: b, release: most }\n", 6, 34, "percentage"),
+        // Templates.
+        ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - connect\n  - send: '{{sq}}'\n", 6, 11, "unknown placeholder {{sq}} (did you mean {{seq}}?)"),
+        ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - connect\n  - send: '{{user.token}}'\n", 6, 11, "needs a feeder"),
+        ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - connect\n  - send: 'x {{seq'\n", 6, 11, "not closed"),
+        // Open model without a rate.
+        ("model: open\ntarget: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - connect\n  - send: x\n", 4, 1, "needs a rate"),
+        // Headers volley owns.
+        ("target: ws://h/\nheaders: { Upgrade: x }\nphases:\n  - { duration: 1s, connections: 1 }\nsteps: [connect]\n", 2, 12, "cannot be overridden"),
+        // YAML-level problems surface the same way.
+        ("target: ws://h/\nphases:\n\t- x\n", 3, 1, "tab"),
+    ])
+    func locatedErrors(text: String, line: Int, column: Int, message: String) {
+        do {
+            _ = try load(text)
+            Issue.record("expected an error for:\n\(text)")
+        } catch {
+            #expect(error.file == "s.yaml")
+            #expect(error.line == line && error.column == column, "\(error)")
+            #expect(error.message.contains(message), "\(error)")
+        }
+    }
+
+    @Test("feeder columns are checked, with suggestions")
+    func feederColumns() throws {
+        let feeder = Feeder(file: "u.csv", columns: ["user", "token"], rows: [["a", "t1"]])
+        let text = "target: \"ws://h/?u={{user.usr}}\"\nfeeder: u.csv\nphases:\n  - { duration: 1s, connections: 1 }\nsteps: [connect]\n"
+        #expect(throws: ScenarioError.self) { try load(text, feeder: feeder) }
+        do { _ = try load(text, feeder: feeder) } catch { #expect(error.message.contains("did you mean user.user?")) }
+        let ok = try load(text.replacingOccurrences(of: "usr", with: "user"), feeder: feeder)
+        #expect(ok.feeder?.rows.count == 1)
+    }
+}
+
+enum TestPaths {
+    static var scenarios: String {
+        var path = #filePath
+        for _ in 0..<3 { path = String(path[..<path.lastIndex(of: "/")!]) }
+        return path + "/scenarios"
+    }
+}
