@@ -37,6 +37,8 @@ final class LoopDriver: TimerTarget {
     private var stopDeadline: Int64 = 0
     private var barrierWaiters: [BarrierKey: [VirtualUser]] = [:]
     private var currentPhase = 0
+    /// Users this loop should have now (planned minus completed), as of the last tick.
+    private var currentTarget = 0
 
     /// Rendering state shared by this loop's users (one thread, so no copies).
     var context: RenderContext
@@ -80,6 +82,9 @@ final class LoopDriver: TimerTarget {
         loop.schedule(at: instant, target: self, token: 0)
     }
 
+    /// The run's start on this loop's clock, in nanoseconds.
+    var runStart: Int64 { start.nanoseconds }
+
     /// Elapsed run time, in nanoseconds.
     private func elapsed(_ now: Instant) -> Int64 { start.nanoseconds(to: now) }
 
@@ -113,6 +118,7 @@ final class LoopDriver: TimerTarget {
             return
         }
         let target = Swift.max(0, targetUsers(at: t) - completed)
+        currentTarget = target
         if users.count > target {
             for _ in 0..<(users.count - target) { stopUser(users[users.count - 1]) }
         } else if users.count < target && now.nanoseconds >= backoffUntil {
@@ -197,6 +203,11 @@ final class LoopDriver: TimerTarget {
     func userConnected(_ user: VirtualUser) {
         connecting = Swift.max(0, connecting - 1)
         failureStreak = 0
+        // Keep the connect pipeline full: a finished handshake makes room for the next at once,
+        // instead of waiting for the next tick.
+        if state == .running && users.count < currentTarget && connecting < maxConnecting {
+            startUser()
+        }
     }
 
     /// A user ended; `previous` is what it was doing (so no list needs scanning).
@@ -225,6 +236,16 @@ final class LoopDriver: TimerTarget {
 
     func connect(user: VirtualUser, url template: Template?) throws(SocketError) -> WebSocketConnection {
         let target = Int(user.number % Int64(scenario.targets.count))
+        if template == nil, let constant = engine.constantURLs[target], let request = engine.requestTemplates[target] {
+            // The common case: everything about the request is known in advance.
+            var options = engine.clientOptions
+            options.requestTemplate = request
+            if !engine.localAddresses.isEmpty {
+                options.localAddress = engine.localAddresses[Int(user.number) % engine.localAddresses.count]
+            }
+            return try WebSocketConnection.connect(to: engine.targetAddresses[target], url: constant, on: loop,
+                                                   options: options, delegate: user)
+        }
         let url: WebSocketURL
         if template == nil, let constant = engine.constantURLs[target] {
             url = constant

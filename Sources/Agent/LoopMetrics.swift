@@ -56,6 +56,11 @@ final class LoopMetrics {
     /// Offsets of barrier release instants from the named instant (µs), and of users' sends.
     let barrierRelease = HistogramRecorder()
     let barrierSend = HistogramRecorder()
+    /// Connections opened since the start, and the run time (ns) at each 1000th: how fast the
+    /// planned count was really reached.
+    var openedSinceStart = 0
+    var openMilestones: [Int64] = []
+
     /// Gauges, read at drain time.
     var connectionsOpen = 0
     var usersActive = 0

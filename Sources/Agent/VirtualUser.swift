@@ -20,7 +20,6 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
     private(set) var state = State.idle
     private(set) var connection: WebSocketConnection?
     private var pc = 0
-    private var loopCounters: [Int64]
     private var seq: Int64 = 0
     private var timerGeneration: UInt64 = 0
     /// Monotonic nanoseconds: when the current connect started, the origin of the last send's
@@ -32,26 +31,12 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
     private(set) var waitDeadline: Int64 = 0
     /// The instant a barrier released this user (monotonic ns), until its next send.
     private var releasedAt: Int64 = 0
-    private var barrierGenerations: [Int32] = []
-    /// Open-model expectations in flight: sent messages whose replies are awaited without blocking.
-    private var pending: [PendingExpectation] = []
-    /// Messages that arrived when no step was waiting for them, newest last (at most
-    /// `inboxLimit`): an `expect` looks here first, so a reply that beats its step is not lost.
-    private var inbox: [InboxEntry] = []
-    static let inboxLimit = 8
-
-    struct InboxEntry {
-        let bytes: [UInt8]
-        let binary: Bool
-        let arrived: Int64
-    }
-
-    /// Per-sender sequence tracking of received messages (only with delivery tracking).
-    private var delivery: [UInt64: SequenceTracker] = [:]
+    /// State most users of most scenarios never need, allocated on first use so an idle user
+    /// stays small.
+    private var extras: Extras?
     private(set) var stopRequested = false
     /// True once the user reached the end of its steps (as opposed to being stopped or failing).
     private(set) var completedScript = false
-    private var isolationViolated = false
 
     struct PendingExpectation {
         let pc: Int
@@ -60,10 +45,39 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
         let deadline: Int64
     }
 
+    final class Extras {
+        var loopCounters: [Int64]
+        var barrierGenerations: [Int32] = []
+        /// Open-model expectations in flight: sent messages whose replies are awaited without blocking.
+        var pending: [PendingExpectation] = []
+        /// Messages that arrived when no step was waiting for them, newest last (at most
+        /// `inboxLimit`): an `expect` looks here first, so a reply that beats its step is not lost.
+        var inbox: [InboxEntry] = []
+        /// Per-sender sequence tracking of received messages (only with delivery tracking).
+        var delivery: [UInt64: SequenceTracker] = [:]
+
+        init(loopSlots: Int) { loopCounters = [Int64](repeating: 0, count: loopSlots) }
+    }
+
+    static let inboxLimit = 8
+
+    struct InboxEntry {
+        let bytes: [UInt8]
+        let binary: Bool
+        let arrived: Int64
+    }
+
+    @inline(__always)
+    private var more: Extras {
+        if let extras { return extras }
+        let created = Extras(loopSlots: driver.program.loopSlots)
+        extras = created
+        return created
+    }
+
     init(driver: LoopDriver, number: Int64) {
         self.driver = driver
         self.number = number
-        loopCounters = [Int64](repeating: 0, count: driver.program.loopSlots)
     }
 
     // MARK: Lifecycle
@@ -125,7 +139,7 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
                 pc += 1
             case let .expect(step, pacedAfterSend, _):
                 if pacedAfterSend && driver.scenario.model == .open {
-                    pending.append(PendingExpectation(pc: pc, seq: seq, origin: lastSendOrigin, deadline: now + step.within))
+                    more.pending.append(PendingExpectation(pc: pc, seq: seq, origin: lastSendOrigin, deadline: now + step.within))
                     pc += 1
                 } else {
                     let outcome = consumeInbox(step)
@@ -138,34 +152,42 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
                 }
             case let .expectNone(step):
                 state = .expectingNone
-                isolationViolated = false
                 waitDeadline = now + step.duration
                 schedule(at: waitDeadline)
                 return
             case let .sleep(duration):
                 pc += 1
+                if duration >= Self.sweptSleep {
+                    // Long sleeps end on the driver's sweep (within 50 ms): no timer per user.
+                    state = .sleeping
+                    waitDeadline = now + duration
+                    return
+                }
                 if duration > 0 {
                     state = .sleeping
+                    waitDeadline = 0
                     schedule(at: now + duration)
                     return
                 }
             case let .barrier(id, _):
-                if barrierGenerations.isEmpty { barrierGenerations = [Int32](repeating: 0, count: driver.scenario.barrierNames.count) }
-                let generation = barrierGenerations[id]
-                barrierGenerations[id] += 1
+                let extras = more
+                if extras.barrierGenerations.isEmpty { extras.barrierGenerations = [Int32](repeating: 0, count: driver.scenario.barrierNames.count) }
+                let generation = extras.barrierGenerations[id]
+                extras.barrierGenerations[id] += 1
                 state = .atBarrier
                 driver.arrive(self, barrier: id, generation: Int(generation))
                 return
             case let .loopStart(slot):
-                loopCounters[slot] = 0
+                more.loopCounters[slot] = 0
                 pc += 1
             case let .loopEnd(slot, count, bodyStart):
-                loopCounters[slot] += 1
+                more.loopCounters[slot] += 1
                 driver.metrics.add(.iterations)
-                if count == nil || loopCounters[slot] < Int64(count!) {
+                if count == nil || more.loopCounters[slot] < Int64(count!) {
                     pc = bodyStart
                     if driver.scenario.model == .closed, let think = driver.thinkTime(), think > 0 {
                         state = .sleeping
+                        waitDeadline = 0
                         schedule(at: now + think)
                         return
                     }
@@ -229,25 +251,38 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
         }
     }
 
-    /// Called by the driver's periodic sweep: fails expectations whose time is up.
+    /// Sleeps at least this long end on the driver's sweep rather than on a timer of their own.
+    static let sweptSleep = Nanoseconds.seconds(2)
+
+    /// Called by the driver's periodic sweep: fails expectations and connects whose time is up,
+    /// and ends long sleeps.
     func checkDeadlines(now: Int64) {
-        if !pending.isEmpty {
+        if let extras, !extras.pending.isEmpty {
             var kept = 0
-            for i in 0..<pending.count {
-                if pending[i].deadline <= now {
+            for i in 0..<extras.pending.count {
+                if extras.pending[i].deadline <= now {
                     driver.metrics.add(.errorExpectTimeout)
                 } else {
-                    pending[kept] = pending[i]
+                    extras.pending[kept] = extras.pending[i]
                     kept += 1
                 }
             }
-            pending.removeLast(pending.count - kept)
+            extras.pending.removeLast(extras.pending.count - kept)
         }
-        if state == .expecting && waitDeadline <= now {
+        switch state {
+        case .expecting where waitDeadline <= now:
             driver.metrics.add(.errorExpectTimeout)
             state = .running
             pc += 1
             advance()
+        case .sleeping where waitDeadline != 0 && waitDeadline <= now:
+            waitDeadline = 0
+            state = .running
+            advance()
+        case .connecting where now - connectStarted >= driver.scenario.options.connectTimeout:
+            connection?.expireOpen()
+        default:
+            break
         }
     }
 
@@ -269,7 +304,10 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
     func webSocketDidOpen(_ connection: WebSocketConnection) {
         driver.metrics.add(.connectionsOpened)
         driver.metrics.connectionsOpen += 1
-        driver.metrics.connect.record((now - connectStarted) / 1000)
+        let t = now
+        driver.metrics.connect.record((t - connectStarted) / 1000)
+        driver.metrics.openedSinceStart += 1
+        if driver.metrics.openedSinceStart % 1000 == 0 { driver.metrics.openMilestones.append(t - driver.runStart) }
         driver.userConnected(self)
         state = .running
         pc += 1
@@ -394,8 +432,8 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
 
     /// Iteration number of the innermost loop around the current step (1-based; 0 outside loops).
     var iteration: Int64 {
-        guard let slot = driver.program.enclosingSlot[pc] else { return 0 }
-        return loopCounters[slot] + 1
+        guard let slot = driver.program.enclosingSlot[pc], let extras else { return 0 }
+        return extras.loopCounters[slot] + 1
     }
 
     // MARK: Receiving
@@ -408,12 +446,13 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
         if let tracking = driver.scenario.delivery { track(payload, tracking) }
         let binary = opcode == .binary
         var matched = false
-        if !pending.isEmpty {
-            for i in 0..<pending.count {
-                guard case let .expect(step, _, measure) = driver.program.instructions[pending[i].pc] else { continue }
-                if driver.matches(step.matcher, payload, binary: binary, user: self, seq: pending[i].seq) {
-                    record(step, measure, payload, origin: pending[i].origin, now: t)
-                    pending.remove(at: i)
+        if let extras, !extras.pending.isEmpty {
+            for i in 0..<extras.pending.count {
+                let entry = extras.pending[i]
+                guard case let .expect(step, _, measure) = driver.program.instructions[entry.pc] else { continue }
+                if driver.matches(step.matcher, payload, binary: binary, user: self, seq: entry.seq) {
+                    record(step, measure, payload, origin: entry.origin, now: t)
+                    extras.pending.remove(at: i)
                     matched = true
                     break
                 }
@@ -451,29 +490,30 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
     private func keep(_ payload: UnsafeRawBufferPointer, binary: Bool, at t: Int64) {
         driver.metrics.add(.messagesUnmatched)
         guard driver.program.hasExpect else { return }
-        if inbox.count == Self.inboxLimit { inbox.removeFirst() }
-        inbox.append(InboxEntry(bytes: Array(payload), binary: binary, arrived: t))
+        let extras = more
+        if extras.inbox.count == Self.inboxLimit { extras.inbox.removeFirst() }
+        extras.inbox.append(InboxEntry(bytes: Array(payload), binary: binary, arrived: t))
     }
 
     enum InboxOutcome { case matched, mismatched, waiting }
 
     /// Looks for the expected message among those that arrived before the step began.
     private func consumeInbox(_ step: ExpectStep) -> InboxOutcome {
-        guard !inbox.isEmpty else { return .waiting }
+        guard let extras, !extras.inbox.isEmpty else { return .waiting }
         let t = now
-        inbox.removeAll { t - $0.arrived > step.within }   // too old to be the answer
-        for (i, entry) in inbox.enumerated() {
+        extras.inbox.removeAll { t - $0.arrived > step.within }   // too old to be the answer
+        for (i, entry) in extras.inbox.enumerated() {
             let hit = entry.bytes.withUnsafeBytes { driver.matches(step.matcher, $0, binary: entry.binary, user: self, seq: seq) }
             if hit {
                 if case let .expect(_, _, measure) = driver.program.instructions[pc] {
                     entry.bytes.withUnsafeBytes { record(step, measure, $0, origin: Swift.min(lastSendOrigin, entry.arrived), now: entry.arrived) }
                 }
-                inbox.remove(at: i)
+                extras.inbox.remove(at: i)
                 driver.metrics.add(.messagesUnmatched, -1)
                 return .matched
             }
             if step.strict {
-                inbox.remove(at: i)
+                extras.inbox.remove(at: i)
                 driver.metrics.add(.errorExpectMismatch)
                 return .mismatched
             }
@@ -499,7 +539,7 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
     private func track(_ payload: UnsafeRawBufferPointer, _ tracking: DeliveryTracking) {
         guard let (sender, sequence) = driver.deliveryKey(payload) else { return }
         driver.metrics.add(.deliveryReceived)
-        switch delivery[sender, default: SequenceTracker()].record(sequence) {
+        switch more.delivery[sender, default: SequenceTracker()].record(sequence) {
         case .new: break
         case .outOfOrder: driver.metrics.add(.deliveryOutOfOrder)
         case .duplicate: driver.metrics.add(.deliveryDuplicated)
@@ -512,10 +552,11 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
 
     /// Counts the gaps in every sender's sequence (messages never received) once the user ends.
     private func flushDelivery() {
+        guard let extras else { return }
         var missing: Int64 = 0
-        for tracker in delivery.values { missing += tracker.missing }
+        for tracker in extras.delivery.values { missing += tracker.missing }
         if missing > 0 { driver.metrics.add(.deliveryMissing, missing) }
-        delivery.removeAll()
+        extras.delivery.removeAll()
     }
 
     // MARK: Barriers

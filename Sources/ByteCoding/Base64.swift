@@ -30,6 +30,26 @@ public enum Base64 {
         return out
     }
 
+    /// Writes the padded Base64 of `data` to `output` (which holds at least 4 × ⌈n/3⌉ bytes);
+    /// returns the number of bytes written. No allocation.
+    @discardableResult
+    public static func encode(_ data: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int {
+        var o = 0
+        var i = 0
+        let n = data.count
+        while i < n {
+            let b0 = data[i], b1: UInt8? = i + 1 < n ? data[i + 1] : nil, b2: UInt8? = i + 2 < n ? data[i + 2] : nil
+            let v = UInt32(b0) << 16 | UInt32(b1 ?? 0) << 8 | UInt32(b2 ?? 0)
+            output[o] = alphabet[Int(v >> 18 & 63)]
+            output[o + 1] = alphabet[Int(v >> 12 & 63)]
+            output[o + 2] = b1 == nil ? UInt8(ascii: "=") : alphabet[Int(v >> 6 & 63)]
+            output[o + 3] = b2 == nil ? UInt8(ascii: "=") : alphabet[Int(v & 63)]
+            o += 4
+            i += 3
+        }
+        return o
+    }
+
     /// Decodes padded Base64 text; returns nil for anything that is not canonical Base64.
     public static func decode(_ text: String) -> [UInt8]? {
         decode(bytes: Array(text.utf8))

@@ -282,3 +282,6 @@ int volley_random_bytes(void *buffer, size_t length) {
 }
 
 int volley_stdout_is_tty(void) { return isatty(1); }
+
+#include <malloc.h>
+size_t volley_allocation_size(const void *pointer) { return malloc_usable_size((void *)pointer); }

@@ -23,6 +23,9 @@ public enum ResultsDocument {
                 return m
             })),
             ("agents", .array(results.agents.map(agent))),
+            ("connection_timeline", .array(results.connectionTimeline.enumerated().map { i, t in
+                .object([("connections", .integer(Int64(1000 * (i + 1)))), ("seconds", .double((t * 10_000).rounded() / 10_000))])
+            })),
         ]
         fields.append(contentsOf: extra.map { (key: $0.0, value: $0.1) })
         return .object(fields)

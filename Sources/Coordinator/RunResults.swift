@@ -23,6 +23,8 @@ public struct RunResults: Sendable {
     public var agents: [AgentResult]
     /// Start spread across agents (µs between the earliest and latest actual start), when measured.
     public var startSpreadMicros: Int64?
+    /// Seconds after the start at which the 1000th, 2000th, ... connection was open.
+    public var connectionTimeline: [Double] = []
 
     public init(scenario: Scenario, runID: String, startedAt: Double, duration: Double, status: Status,
                 abortReason: String? = nil, series: IntervalSeries, agents: [AgentResult], startSpreadMicros: Int64? = nil) {

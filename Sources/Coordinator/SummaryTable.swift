@@ -32,7 +32,11 @@ public enum SummaryTable {
         let attempted = totals.counter("connections.attempted"), opened = totals.counter("connections.opened")
         out += "connections  opened \(opened) of \(attempted) attempted"
         if attempted > 0 { out += " (\(Format.percent(Double(opened) / Double(attempted))))" }
-        out += ", peak open \(totals.gauge("connections.open"))\n"
+        out += ", peak open \(totals.gauge("connections.open"))"
+        if let last = results.connectionTimeline.last {
+            out += "; \(1000 * results.connectionTimeline.count) open after \(Format.fixed(last, 2)) s"
+        }
+        out += "\n"
         if totals.counter("delivery.received") > 0 || results.scenario.delivery != nil {
             out += "delivery     received \(totals.counter("delivery.received")), missing \(totals.counter("delivery.missing")), "
             out += "duplicated \(totals.counter("delivery.duplicated")), out of order \(totals.counter("delivery.out_of_order"))\n"

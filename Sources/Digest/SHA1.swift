@@ -1,10 +1,9 @@
 /// SHA-1 (FIPS 180-4 / RFC 3174). Used only where a protocol requires it: the WebSocket
 /// handshake's Sec-WebSocket-Accept. Not for anything that needs collision resistance.
 public struct SHA1: Sendable {
-    private var state: (UInt32, UInt32, UInt32, UInt32, UInt32) =
-        (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
-    private var block = [UInt8](repeating: 0, count: 64)
-    private var blockCount = 0
+    private var h0: UInt32 = 0x6745_2301, h1: UInt32 = 0xEFCD_AB89, h2: UInt32 = 0x98BA_DCFE
+    private var h3: UInt32 = 0x1032_5476, h4: UInt32 = 0xC3D2_E1F0
+    private var block = BlockBuffer()
     private var totalBytes: UInt64 = 0
 
     /// A fresh hash.
@@ -17,58 +16,99 @@ public struct SHA1: Sendable {
         return h.finalize()
     }
 
+    /// The 20-byte digest of `data`, written to `output` (no allocation).
+    public static func hash(_ data: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) {
+        var h = SHA1()
+        for byte in data {
+            h.totalBytes &+= 1
+            if h.block.append(byte) { h.compress() }
+        }
+        let bitLength = h.totalBytes &* 8
+        if h.block.append(0x80) { h.compress() }
+        while h.block.count != 56 { if h.block.append(0) { h.compress() } }
+        for i in (0..<8).reversed() { if h.block.append(UInt8(truncatingIfNeeded: bitLength >> (8 * UInt64(i)))) { h.compress() } }
+        for (i, word) in [h.h0, h.h1, h.h2, h.h3, h.h4].enumerated() {
+            output.storeBytes(of: word.bigEndian, toByteOffset: 4 * i, as: UInt32.self)
+        }
+    }
+
     /// Feeds more input.
     public mutating func update<Bytes: Sequence>(_ data: Bytes) where Bytes.Element == UInt8 {
         for byte in data {
-            block[blockCount] = byte
-            blockCount += 1
             totalBytes &+= 1
-            if blockCount == 64 {
-                compress()
-                blockCount = 0
-            }
+            if block.append(byte) { compress() }
         }
     }
 
     /// The 20-byte digest; the hash must not be updated afterwards.
     public mutating func finalize() -> [UInt8] {
         let bitLength = totalBytes &* 8
-        update(CollectionOfOne(0x80))
-        while blockCount != 56 { update(CollectionOfOne(0)) }
-        for i in (0..<8).reversed() { update(CollectionOfOne(UInt8(truncatingIfNeeded: bitLength >> (8 * UInt64(i))))) }
+        if block.append(0x80) { compress() }
+        while block.count != 56 { if block.append(0) { compress() } }
+        for i in (0..<8).reversed() { if block.append(UInt8(truncatingIfNeeded: bitLength >> (8 * UInt64(i)))) { compress() } }
         var out = [UInt8]()
         out.reserveCapacity(20)
-        for word in [state.0, state.1, state.2, state.3, state.4] {
-            out.append(contentsOf: [UInt8(word >> 24), UInt8(truncatingIfNeeded: word >> 16),
-                                    UInt8(truncatingIfNeeded: word >> 8), UInt8(truncatingIfNeeded: word)])
-        }
+        for word in [h0, h1, h2, h3, h4] { out.appendBigEndian(word) }
         return out
     }
 
     private mutating func compress() {
-        var w = [UInt32](repeating: 0, count: 80)
-        for i in 0..<16 {
-            w[i] = UInt32(block[4 * i]) << 24 | UInt32(block[4 * i + 1]) << 16
-                | UInt32(block[4 * i + 2]) << 8 | UInt32(block[4 * i + 3])
-        }
-        for i in 16..<80 { w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotatedLeft(1) }
-        var (a, b, c, d, e) = state
-        for i in 0..<80 {
-            let f: UInt32, k: UInt32
-            switch i {
-            case 0..<20: f = (b & c) | (~b & d); k = 0x5A82_7999
-            case 20..<40: f = b ^ c ^ d; k = 0x6ED9_EBA1
-            case 40..<60: f = (b & c) | (b & d) | (c & d); k = 0x8F1B_BCDC
-            default: f = b ^ c ^ d; k = 0xCA62_C1D6
+        // The message schedule lives on the stack: no allocation per block.
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 80) { w in
+            block.withWords { words in for i in 0..<16 { w[i] = words[i] } }
+            for i in 16..<80 { w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotatedLeft(1) }
+            var a = h0, b = h1, c = h2, d = h3, e = h4
+            for i in 0..<80 {
+                let f: UInt32, k: UInt32
+                switch i {
+                case 0..<20: f = (b & c) | (~b & d); k = 0x5A82_7999
+                case 20..<40: f = b ^ c ^ d; k = 0x6ED9_EBA1
+                case 40..<60: f = (b & c) | (b & d) | (c & d); k = 0x8F1B_BCDC
+                default: f = b ^ c ^ d; k = 0xCA62_C1D6
+                }
+                let t = a.rotatedLeft(5) &+ f &+ e &+ k &+ w[i]
+                e = d
+                d = c
+                c = b.rotatedLeft(30)
+                b = a
+                a = t
             }
-            let t = a.rotatedLeft(5) &+ f &+ e &+ k &+ w[i]
-            e = d
-            d = c
-            c = b.rotatedLeft(30)
-            b = a
-            a = t
+            h0 &+= a; h1 &+= b; h2 &+= c; h3 &+= d; h4 &+= e
         }
-        state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e)
+        block.count = 0
+    }
+}
+
+/// A 64-byte input block held inline (no heap storage), shared by SHA-1 and SHA-256.
+struct BlockBuffer: Sendable {
+    private var bytes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    var count = 0
+
+    /// Appends a byte; true when the block is full (and must be compressed).
+    @inline(__always)
+    mutating func append(_ byte: UInt8) -> Bool {
+        withUnsafeMutableBytes(of: &bytes) { $0[count] = byte }
+        count += 1
+        return count == 64
+    }
+
+    /// The block as sixteen big-endian words.
+    func withWords(_ body: (UnsafeBufferPointer<UInt32>) -> Void) {
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 16) { w in
+            withUnsafeBytes(of: bytes) { raw in
+                for i in 0..<16 { w[i] = UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)) }
+            }
+            body(UnsafeBufferPointer(w))
+        }
+    }
+}
+
+extension Array where Element == UInt8 {
+    mutating func appendBigEndian(_ word: UInt32) {
+        append(UInt8(word >> 24))
+        append(UInt8(truncatingIfNeeded: word >> 16))
+        append(UInt8(truncatingIfNeeded: word >> 8))
+        append(UInt8(truncatingIfNeeded: word))
     }
 }
 

@@ -141,13 +141,14 @@ public final class EventLoop: @unchecked Sendable {
         _ = volley_epoll_modify(epollFD, fd, interest, token(fd))
     }
 
-    /// Stops delivering events for `fd`; call before closing the descriptor.
-    public func deregister(fd: Int32) {
+    /// Stops delivering events for `fd`. With `closing: true` the caller closes the descriptor
+    /// right after, which removes it from epoll anyway, so no system call is made.
+    public func deregister(fd: Int32, closing: Bool = false) {
         let index = Int(fd)
         guard index < slots.count, slots[index].handler != nil else { return }
         slots[index].handler = nil
         slots[index].generation &+= 1
-        _ = volley_epoll_remove(epollFD, fd)
+        if !closing { _ = volley_epoll_remove(epollFD, fd) }
     }
 
     /// Number of registered descriptors.

@@ -47,6 +47,20 @@ public enum ClientHandshake {
         Base64.encode(SHA1.hash(Array((key + guid).utf8)))
     }
 
+    /// Sec-WebSocket-Accept for a 24-byte key, written to `output` (28 bytes), without allocating.
+    public static func accept(forKey key: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) {
+        withUnsafeTemporaryAllocation(byteCount: 64 + 20, alignment: 8) { scratch in
+            let input = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<(key.count + 36)])
+            input.copyMemory(from: key)
+            guidBytes.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: input[key.count...]).copyMemory(from: $0) }
+            let digest = UnsafeMutableRawBufferPointer(rebasing: scratch[64..<84])
+            SHA1.hash(UnsafeRawBufferPointer(input), into: digest)
+            Base64.encode(UnsafeRawBufferPointer(digest), into: output)
+        }
+    }
+
+    static let guidBytes = Array(guid.utf8)
+
     /// A fresh Sec-WebSocket-Key from 16 random bytes.
     public static func makeKey<R: RandomNumberGenerator>(using rng: inout R) -> String {
         var bytes = [UInt8]()
@@ -55,6 +69,32 @@ public enum ClientHandshake {
             for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) }
         }
         return Base64.encode(bytes)
+    }
+
+    /// The constant parts of upgrade requests for one URL and header set: the bytes before the
+    /// key and after it, so each connection's request is two copies and 24 key bytes.
+    public struct RequestTemplate: Sendable {
+        public let prefix: [UInt8]
+        public let suffix: [UInt8]
+
+        public init(url: WebSocketURL, subprotocols: [String] = [], headers: [(name: String, value: String)] = []) {
+            let marker = "\u{0}KEY\u{0}"
+            let whole = String(decoding: ClientHandshake.request(url: url, key: marker, subprotocols: subprotocols, headers: headers), as: UTF8.self)
+            let parts = whole.split(separator: marker, omittingEmptySubsequences: false)
+            prefix = Array(parts[0].utf8)
+            suffix = Array(parts[1].utf8)
+        }
+
+        /// Size of a request built from this template.
+        public var length: Int { prefix.count + 24 + suffix.count }
+
+        /// Writes the request with `key` (24 bytes) into `output`; returns its length.
+        public func write(key: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int {
+            prefix.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: output[0..<prefix.count]).copyMemory(from: $0) }
+            UnsafeMutableRawBufferPointer(rebasing: output[prefix.count..<(prefix.count + 24)]).copyMemory(from: key)
+            suffix.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: output[(prefix.count + 24)...]).copyMemory(from: $0) }
+            return length
+        }
     }
 
     /// The upgrade request for `url`.
@@ -66,6 +106,72 @@ public enum ClientHandshake {
         for (name, value) in headers { text += "\(name): \(value)\r\n" }
         text += "\r\n"
         return Array(text.utf8)
+    }
+
+    /// The common case, checked on the raw head without building strings: a 101 with
+    /// `Upgrade: websocket`, `Connection: upgrade`, the right `Sec-WebSocket-Accept`, and no
+    /// subprotocol or extension. False means "use `validate`", which also explains failures.
+    public static func isPlainAcceptance(_ head: UnsafeRawBufferPointer, key: String) -> Bool {
+        var k = key
+        return k.withUTF8 { isPlainAcceptance(head, key: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `isPlainAcceptance` for a key given as bytes, without allocating.
+    public static func isPlainAcceptance(_ head: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer) -> Bool {
+        let prefix: StaticString = "HTTP/1.1 101 "
+        guard head.count > prefix.utf8CodeUnitCount,
+              (0..<prefix.utf8CodeUnitCount).allSatisfy({ head[$0] == prefix.utf8Start[$0] }) else { return false }
+        return withUnsafeTemporaryAllocation(byteCount: 28, alignment: 1) { expected in
+            accept(forKey: key, into: expected)
+            return scanPlainAcceptance(head, expected: UnsafeRawBufferPointer(expected))
+        }
+    }
+
+    private static func scanPlainAcceptance(_ head: UnsafeRawBufferPointer, expected: UnsafeRawBufferPointer) -> Bool {
+        var upgrade = false, connection = false, accepted = false
+        var i = 0
+        while i < head.count && head[i] != 10 { i += 1 }           // skip the status line
+        i += 1
+        while i < head.count {
+            var end = i
+            while end < head.count && head[end] != 13 && head[end] != 10 { end += 1 }
+            if end == i { break }                                    // the blank line
+            if let colon = (i..<end).first(where: { head[$0] == UInt8(ascii: ":") }) {
+                var v = colon + 1
+                while v < end && (head[v] == 32 || head[v] == 9) { v += 1 }
+                var e = end
+                while e > v && (head[e - 1] == 32 || head[e - 1] == 9) { e -= 1 }
+                let name = i..<colon, value = v..<e
+                if equalsIgnoringCase(head, name, "upgrade") {
+                    upgrade = equalsIgnoringCase(head, value, "websocket")
+                } else if equalsIgnoringCase(head, name, "connection") {
+                    connection = containsIgnoringCase(head, value, "upgrade")
+                } else if equalsIgnoringCase(head, name, "sec-websocket-accept") {
+                    accepted = value.count == expected.count && value.enumerated().allSatisfy { head[$1] == expected[$0] }
+                } else if equalsIgnoringCase(head, name, "sec-websocket-extensions") || equalsIgnoringCase(head, name, "sec-websocket-protocol") {
+                    return false
+                }
+            }
+            i = end
+            while i < head.count && (head[i] == 13 || head[i] == 10) { i += 1 }
+        }
+        return upgrade && connection && accepted
+    }
+
+    private static func lower(_ b: UInt8) -> UInt8 { b >= 65 && b <= 90 ? b + 32 : b }
+
+    private static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ word: StaticString) -> Bool {
+        guard range.count == word.utf8CodeUnitCount else { return false }
+        let w = word.utf8Start
+        for (k, i) in range.enumerated() where lower(bytes[i]) != w[k] { return false }
+        return true
+    }
+
+    private static func containsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ word: StaticString) -> Bool {
+        let n = word.utf8CodeUnitCount
+        guard range.count >= n else { return false }
+        for start in range.lowerBound...(range.upperBound - n) where equalsIgnoringCase(bytes, start..<(start + n), word) { return true }
+        return false
     }
 
     /// Checks the server's response; returns the selected subprotocol, if any.

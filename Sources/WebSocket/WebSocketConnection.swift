@@ -1,3 +1,4 @@
+import ByteCoding
 import Net
 
 /// One WebSocket connection (client or server end) on one event loop.
@@ -35,28 +36,50 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
     /// Receives events; cleared when the connection closes (which breaks any reference cycle).
     public var delegate: (any WebSocketDelegate)?
     /// The subprotocol agreed in the handshake, if any.
-    public private(set) var subprotocol: String?
+    public var subprotocol: String? { extras?.subprotocol }
     /// Free for the owner's use (e.g. an index into its own tables).
     public var tag: Int = 0
 
     private var inbound: InboundProtocol
     private var input = ByteQueue()
-    private var message = ByteQueue()
     private var output = ByteQueue()
     /// Bytes that must be buffered before parsing is worth trying again (a frame larger than what arrived).
-    private var inputNeeded = 0
+    private var inputNeeded: UInt32 = 0
+    /// Fail-fast UTF-8 state of a text frame that has only partly arrived: bytes checked so far.
+    private var pendingTextChecked: UInt32 = 0
+    private var pendingTextValidator = UTF8Validator()
+    private var flags: Flags = []
+    private var timerGeneration: UInt32 = 0
+    private let closeTimeoutMillis: UInt32
     /// Handshake-time state, dropped once the connection is open.
     private var handshake: HandshakeState?
-    private var timerGeneration: UInt64 = 0
-    private var closeReported = false
-    private var processing = false
-    private var sentClose = false
-    private var drainNotificationWanted = false
-    /// Fail-fast UTF-8 state of a text frame that has only partly arrived.
-    private var pendingText = false
-    private var pendingTextChecked = 0
-    private var pendingTextValidator = UTF8Validator()
-    private let closeTimeout: Int64
+    /// State few connections need (a negotiated subprotocol, a fragmented message being
+    /// reassembled), allocated on first use so an idle connection stays small.
+    private var extras: Extras?
+
+    private struct Flags: OptionSet {
+        let rawValue: UInt8
+        static let closeReported = Flags(rawValue: 1)
+        static let processing = Flags(rawValue: 2)
+        static let sentClose = Flags(rawValue: 4)
+        static let drainNotificationWanted = Flags(rawValue: 8)
+        static let pendingText = Flags(rawValue: 16)
+        static let closeAfterFlush = Flags(rawValue: 32)
+        static let receivedData = Flags(rawValue: 64)
+    }
+
+    private final class Extras {
+        var subprotocol: String?
+        /// The fragments of a message in progress.
+        var message = ByteQueue()
+    }
+
+    private var more: Extras {
+        if let extras { return extras }
+        let created = Extras()
+        extras = created
+        return created
+    }
 
     /// Server payloads up to this size are copied behind their header and sent with one send().
     static let copyThreshold = 16 * 1024
@@ -66,13 +89,20 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
 
     private final class HandshakeState {
         let url: WebSocketURL?
-        let key: String
+        /// The Sec-WebSocket-Key's 24 ASCII bytes, inline (clients only).
+        var keyBytes: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        /// The request's constant parts, when the owner prepared them.
+        var template: ClientHandshake.RequestTemplate?
         let subprotocols: [String]
         let router: WebSocketRouter?
         let peer: SocketAddress?
-        init(url: WebSocketURL?, key: String, subprotocols: [String], router: WebSocketRouter?, peer: SocketAddress?) {
+        /// Extra request headers (clients), until the request is written.
+        var headers: [(name: String, value: String)] = []
+        /// The key as text (for the slow paths).
+        var key: String { withUnsafeBytes(of: keyBytes) { String(decoding: $0, as: UTF8.self) } }
+
+        init(url: WebSocketURL?, subprotocols: [String], router: WebSocketRouter?, peer: SocketAddress?) {
             self.url = url
-            self.key = key
             self.subprotocols = subprotocols
             self.router = router
             self.peer = peer
@@ -84,7 +114,7 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
         self.loop = loop
         self.role = role
         self.phase = phase
-        self.closeTimeout = closeTimeout
+        closeTimeoutMillis = UInt32(clamping: closeTimeout / 1_000_000)
         inbound = InboundProtocol(role: role, limits: limits)
     }
 
@@ -100,30 +130,34 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
         let connection = WebSocketConnection(socket: socket, loop: loop, role: .client, phase: .connecting,
                                              limits: options.limits, closeTimeout: options.closeTimeout)
         connection.delegate = delegate
-        var rng = LoopRandom(loop: loop)
-        connection.handshake = HandshakeState(url: url, key: ClientHandshake.makeKey(using: &rng),
-                                              subprotocols: options.subprotocols, router: nil, peer: address)
+        let handshake = HandshakeState(url: url, subprotocols: options.subprotocols, router: nil, peer: address)
+        var nonce = (loop.nextRandom(), loop.nextRandom())
+        withUnsafeBytes(of: &nonce) { raw in
+            withUnsafeMutableBytes(of: &handshake.keyBytes) { _ = Base64.encode(raw, into: $0) }
+        }
+        handshake.headers = options.headers
+        handshake.template = options.requestTemplate
+        connection.handshake = handshake
         do {
-            try loop.register(fd: socket.fd, interest: connected ? .readable : .writable, handler: connection)
+            try loop.register(fd: socket.fd, interest: .readable, handler: connection)
         } catch {
             socket.close()
             throw error
         }
-        connection.startTimer(after: options.openTimeout)
-        connection.pendingRequestHeaders = options.headers
-        if connected { connection.sendHandshakeRequest() }
+        if let timeout = options.openTimeout { connection.startTimer(after: timeout) }
+        // Write the request at once: on loopback and fast networks the connection is usually
+        // established already. If it is not, the write reports EAGAIN and the request waits in
+        // the output queue for writability (which is also when a failed connect shows).
+        connection.sendHandshakeRequest(connected: connected)
         return connection
     }
-
-    /// Extra request headers, kept only until the request is written.
-    private var pendingRequestHeaders: [(name: String, value: String)] = []
 
     /// Adopts an accepted server socket; the request is routed by `router` when it arrives.
     public static func accept(_ socket: Socket, peer: SocketAddress?, on loop: EventLoop, router: WebSocketRouter,
                               options: ServerOptions = ServerOptions()) throws(SocketError) -> WebSocketConnection {
         let connection = WebSocketConnection(socket: socket, loop: loop, role: .server, phase: .handshaking,
                                              limits: options.limits, closeTimeout: options.closeTimeout)
-        connection.handshake = HandshakeState(url: nil, key: "", subprotocols: [], router: router, peer: peer)
+        connection.handshake = HandshakeState(url: nil, subprotocols: [], router: router, peer: peer)
         try loop.register(fd: socket.fd, interest: .readable, handler: connection)
         connection.startTimer(after: options.handshakeTimeout)
         return connection
@@ -184,9 +218,19 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
         case .open:
             sendClose(code: code, reason: reason)
             phase = .closing
-            startTimer(after: closeTimeout)
+            startTimer(after: Int64(closeTimeoutMillis) * 1_000_000)
         case .closing, .draining, .closed:
             break
+        }
+    }
+
+    /// Fails a connection still connecting or handshaking with a timeout (for owners that
+    /// enforce the open timeout themselves).
+    public func expireOpen() {
+        switch phase {
+        case .connecting: finish(.timedOut("connect"))
+        case .handshaking: finish(.timedOut("handshake"))
+        default: break
         }
     }
 
@@ -198,8 +242,8 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
     }
 
     private func sendClose(code: UInt16, reason: String) {
-        guard !sentClose else { return }
-        sentClose = true
+        guard !flags.contains(.sentClose) else { return }
+        flags.insert(.sentClose)
         var payload: [UInt8] = [UInt8(code >> 8), UInt8(code & 0xFF)]
         payload += Array(reason.utf8.prefix(123))
         payload.withUnsafeBytes { _ = writeFrame(.close, $0, fin: true) }
@@ -283,7 +327,7 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
 
     private func queue(_ bytes: UnsafeRawBufferPointer) {
         output.append(bytes)
-        drainNotificationWanted = true
+        flags.insert(.drainNotificationWanted)
         updateInterest()
     }
 
@@ -300,17 +344,16 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
             }
         }
         updateInterest()
-        if phase == .draining && (role == .server || closeAfterFlush) {
+        if phase == .draining && (role == .server || flags.contains(.closeAfterFlush)) {
             finish(nil)
             return
         }
-        if drainNotificationWanted && phase == .open {
-            drainNotificationWanted = false
+        if flags.contains(.drainNotificationWanted) && phase == .open {
+            flags.remove(.drainNotificationWanted)
             delegate?.webSocketDidDrain(self)
         }
     }
 
-    private var closeAfterFlush = false
 
     private func updateInterest() {
         guard phase != .closed else { return }
@@ -324,7 +367,7 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
     public func handleEvents(_ events: IOEvents) {
         if phase == .connecting {
             if !events.isDisjoint(with: [.writable, .error, .hangup]) { completeConnect() }
-            return
+            if phase != .handshaking { return }
         }
         if events.contains(.writable) && !output.isEmpty {
             flushOutput()
@@ -335,29 +378,51 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
         }
     }
 
+    /// The socket became writable (or failed) while connecting: the connect is settled.
     private func completeConnect() {
         let code = socket.pendingError
         guard code == 0 else {
             finish(.connectFailed(SocketError("connect", address: handshake?.peer, code: code)))
             return
         }
-        sendHandshakeRequest()
+        phase = .handshaking
+        flushOutput()
     }
 
-    private func sendHandshakeRequest() {
+    /// Writes the upgrade request; if the connect is still in progress it stays queued.
+    private func sendHandshakeRequest(connected: Bool) {
         guard let handshake, let url = handshake.url else { return }
-        phase = .handshaking
-        let request = ClientHandshake.request(url: url, key: handshake.key, subprotocols: handshake.subprotocols,
-                                              headers: pendingRequestHeaders)
-        pendingRequestHeaders = []
-        _ = request.withUnsafeBytes { write($0) }
-        updateInterest()
+        if let template = handshake.template {
+            let buffer = loop.scratch(atLeast: template.length)
+            let n = withUnsafeBytes(of: handshake.keyBytes) { template.write(key: $0, into: buffer) }
+            writeRequest(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), handshake)
+        } else {
+            let request = ClientHandshake.request(url: url, key: handshake.key, subprotocols: handshake.subprotocols,
+                                                  headers: handshake.headers)
+            request.withUnsafeBytes { writeRequest($0, handshake) }
+        }
+        handshake.headers = []
+    }
+
+    private func writeRequest(_ request: UnsafeRawBufferPointer, _ handshake: HandshakeState) {
+        switch socket.write(request) {
+        case let .transferred(n):
+            phase = .handshaking
+            if n < request.count { queue(UnsafeRawBufferPointer(rebasing: request[n...])) }
+        case .wouldBlock, .endOfStream:
+            // Still connecting (the kernel says EAGAIN until the TCP handshake completes).
+            phase = .connecting
+            queue(request)
+        case let .failed(code):
+            finish(.connectFailed(SocketError("connect", address: handshake.peer, code: code)))
+        }
     }
 
     private func readAvailable() {
         let buffer = loop.readBuffer
         switch socket.read(into: buffer) {
         case let .transferred(n):
+            flags.insert(.receivedData)
             let received = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
             if input.isEmpty {
                 let consumed = process(received)
@@ -366,15 +431,15 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
                 }
             } else {
                 input.append(UnsafeRawBufferPointer(received))
-                if input.count < inputNeeded && pendingText, case let .header(header) = FrameHeader.parse(UnsafeRawBufferPointer(input.readable)) {
-                    processing = true
+                if input.count < Int(inputNeeded) && flags.contains(.pendingText), case let .header(header) = FrameHeader.parse(UnsafeRawBufferPointer(input.readable)) {
+                    flags.insert(.processing)
                     _ = validateIncompleteText(header, input.readable)
-                    processing = false
+                    flags.remove(.processing)
                     if phase == .closed { input.removeAll() }
-                } else if input.count >= inputNeeded {
-                    processing = true
+                } else if input.count >= Int(inputNeeded) {
+                    flags.insert(.processing)
                     let consumed = process(input.readable)
-                    processing = false
+                    flags.remove(.processing)
                     if phase == .closed {
                         input.removeAll()
                     } else {
@@ -387,7 +452,12 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
         case .endOfStream:
             endOfStream()
         case let .failed(code):
-            finish(.connectionLost(SocketError("read", code: code)))
+            if phase == .handshaking && role == .client && !flags.contains(.receivedData) {
+                // A refused or unreachable connect surfaces here when the request went out at once.
+                finish(.connectFailed(SocketError("connect", address: handshake?.peer, code: code)))
+            } else {
+                finish(.connectionLost(SocketError("read", code: code)))
+            }
         }
     }
 
@@ -426,7 +496,7 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
             let remaining = UnsafeMutableRawBufferPointer(rebasing: bytes[offset...])
             switch FrameHeader.parse(UnsafeRawBufferPointer(remaining)) {
             case .incomplete:
-                inputNeeded = remaining.count + 1
+                inputNeeded = UInt32(clamping: remaining.count + 1)
                 return offset
             case .invalidLength:
                 fail(.invalidPayloadLength)
@@ -438,11 +508,11 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
                 }
                 let total = header.length + Int(header.payloadLength)
                 guard remaining.count >= total else {
-                    inputNeeded = total
+                    inputNeeded = UInt32(clamping: total)
                     if !validateIncompleteText(header, remaining) { return bytes.count }
                     return offset
                 }
-                pendingText = false
+                flags.remove(.pendingText)
                 let payload = UnsafeMutableRawBufferPointer(rebasing: remaining[header.length..<total])
                 if let key = header.maskingKey { Masking.apply(key: key, to: payload) }
                 offset += total
@@ -458,25 +528,27 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
     private func validateIncompleteText(_ header: FrameHeader, _ bytes: UnsafeMutableRawBufferPointer) -> Bool {
         let opcode = Opcode(rawValue: header.opcode)
         guard opcode == .text || (opcode == .continuation && inbound.fragmentedOpcode == .text) else { return true }
-        if !pendingText {
-            pendingText = true
+        if !flags.contains(.pendingText) {
+            flags.insert(.pendingText)
             pendingTextChecked = 0
             pendingTextValidator = opcode == .continuation ? inbound.fragmentedTextValidator : UTF8Validator()
         }
         let available = bytes.count - header.length
-        guard available > pendingTextChecked else { return true }
+        var checked = Int(pendingTextChecked)
+        guard available > checked else { return true }
         let ok: Bool = withUnsafeTemporaryAllocation(byteCount: 4096, alignment: 8) { chunk in
-            while pendingTextChecked < available {
-                let n = Swift.min(4096, available - pendingTextChecked)
-                let start = header.length + pendingTextChecked
+            while checked < available {
+                let n = Swift.min(4096, available - checked)
+                let start = header.length + checked
                 let piece = UnsafeMutableRawBufferPointer(rebasing: chunk[0..<n])
                 piece.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + n)]))
-                if let key = header.maskingKey { Masking.apply(key: key, to: piece, phase: pendingTextChecked & 3) }
+                if let key = header.maskingKey { Masking.apply(key: key, to: piece, phase: checked & 3) }
                 if !pendingTextValidator.validate(UnsafeRawBufferPointer(piece)) { return false }
-                pendingTextChecked += n
+                checked += n
             }
             return true
         }
+        pendingTextChecked = UInt32(clamping: checked)
         if !ok { fail(.invalidUTF8) }
         return ok
     }
@@ -486,10 +558,11 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
         case let .message(opcode):
             if phase == .open { delegate?.webSocket(self, didReceive: payload, opcode: opcode) }
         case let .fragment(opcode, isFinal):
-            message.append(payload)
+            let assembly = more
+            assembly.message.append(payload)
             if isFinal {
-                if phase == .open { delegate?.webSocket(self, didReceive: UnsafeRawBufferPointer(message.readable), opcode: opcode) }
-                message.removeAll()
+                if phase == .open { delegate?.webSocket(self, didReceive: UnsafeRawBufferPointer(assembly.message.readable), opcode: opcode) }
+                assembly.message.removeAll()
             }
         case .ping:
             if phase == .open { _ = writeFrame(.pong, payload, fin: true) }
@@ -519,7 +592,7 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
             sendClose(code: violation.closeCode, reason: "")
         }
         report(.protocolViolation(violation))
-        closeAfterFlush = true
+        flags.insert(.closeAfterFlush)
         enterDraining()
     }
 
@@ -528,9 +601,9 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
     private func enterDraining() {
         guard phase != .closed else { return }
         phase = .draining
-        message.removeAll()
-        startTimer(after: closeTimeout)
-        if output.isEmpty && (role == .server || closeAfterFlush) {
+        extras?.message.removeAll()
+        startTimer(after: Int64(closeTimeoutMillis) * 1_000_000)
+        if output.isEmpty && (role == .server || flags.contains(.closeAfterFlush)) {
             finish(nil)
         } else {
             updateInterest()
@@ -543,7 +616,7 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
         let scan = HTTPHeadParser.scan(UnsafeRawBufferPointer(bytes))
         switch scan {
         case .incomplete:
-            inputNeeded = bytes.count + 1
+            inputNeeded = UInt32(clamping: bytes.count + 1)
             return 0
         case .tooLarge:
             if role == .client {
@@ -566,6 +639,10 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
 
     private func clientHandshakeResponse(_ head: UnsafeRawBufferPointer, rest: UnsafeRawBufferPointer) {
         guard let handshake else { return }
+        if withUnsafeBytes(of: handshake.keyBytes, { ClientHandshake.isPlainAcceptance(head, key: $0) }) {
+            becomeOpen()
+            return
+        }
         let response: HTTPResponseHead
         do {
             response = try HTTPHeadParser.parseResponse(head)
@@ -574,8 +651,9 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
             return
         }
         do {
-            subprotocol = try ClientHandshake.validate(response, body: Array(rest), key: handshake.key,
-                                                       offeredSubprotocols: handshake.subprotocols)
+            let selected = try ClientHandshake.validate(response, body: Array(rest), key: handshake.key,
+                                                        offeredSubprotocols: handshake.subprotocols)
+            if let selected { more.subprotocol = selected }
         } catch {
             finish(.handshakeFailed(error))
             return
@@ -611,7 +689,7 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
                         headers: [("Upgrade", "websocket")])
                 return
             }
-            subprotocol = selected
+            if let selected { more.subprotocol = selected }
             delegate = handler
             let response = ServerHandshake.acceptResponse(key: key, subprotocol: selected)
             _ = response.withUnsafeBytes { write($0) }
@@ -622,7 +700,7 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
     private func respond(status: Int, contentType: String = "text/plain; charset=utf-8", body: [UInt8], headers: [(String, String)] = []) {
         let response = ServerHandshake.httpResponse(status: status, contentType: contentType, body: body, extraHeaders: headers)
         _ = response.withUnsafeBytes { write($0) }
-        closeAfterFlush = true
+        flags.insert(.closeAfterFlush)
         report(.answeredWithHTTP(status: status))
         enterDraining()
     }
@@ -640,11 +718,11 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
 
     private func startTimer(after nanoseconds: Int64) {
         timerGeneration &+= 1
-        loop.schedule(at: loop.clock.now().advanced(by: nanoseconds), target: self, token: timerGeneration)
+        loop.schedule(at: loop.clock.now().advanced(by: nanoseconds), target: self, token: UInt64(timerGeneration))
     }
 
     public func timerFired(token: UInt64, now: Instant) {
-        guard token == timerGeneration else { return }
+        guard token == UInt64(timerGeneration) else { return }
         switch phase {
         case .connecting: finish(.timedOut("connect"))
         case .handshaking: finish(.timedOut("handshake"))
@@ -655,8 +733,8 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
     }
 
     private func report(_ outcome: CloseOutcome) {
-        guard !closeReported else { return }
-        closeReported = true
+        guard !flags.contains(.closeReported) else { return }
+        flags.insert(.closeReported)
         delegate?.webSocket(self, didCloseWith: outcome)
     }
 
@@ -665,11 +743,11 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
         guard phase != .closed else { return }
         phase = .closed
         timerGeneration &+= 1
-        loop.deregister(fd: socket.fd)
+        loop.deregister(fd: socket.fd, closing: true)
         socket.close()
         output.removeAll()
-        message.removeAll()
-        if !processing { input.removeAll() }
+        extras?.message.removeAll()
+        if !flags.contains(.processing) { input.removeAll() }
         handshake = nil
         if let outcome { report(outcome) } else { report(.aborted) }
         delegate = nil

@@ -73,12 +73,16 @@ public struct ClientOptions: Sendable {
     public var subprotocols: [String] = []
     public var headers: [(name: String, value: String)] = []
     public var limits: WebSocketLimits = .standard
-    /// Time allowed for TCP connect plus the opening handshake.
-    public var openTimeout: Int64 = Nanoseconds.seconds(10)
+    /// Time allowed for TCP connect plus the opening handshake; nil when the owner enforces it
+    /// (calling `expireOpen()`), which spares a timer per connection.
+    public var openTimeout: Int64? = Nanoseconds.seconds(10)
     /// Time allowed for the close handshake and the TCP close after it.
     public var closeTimeout: Int64 = Nanoseconds.seconds(2)
     /// Local address to connect from (several give one host more than 64k connections).
     public var localAddress: IPAddress?
+    /// The request's constant parts for this URL and headers, prepared once by owners that open
+    /// many connections (then `headers` and `subprotocols` must match it).
+    public var requestTemplate: ClientHandshake.RequestTemplate?
 
     public init() {}
 }

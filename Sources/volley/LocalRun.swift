@@ -77,6 +77,7 @@ enum LocalRun {
         }
         let final = engine.collect()
         if !final.isEmpty { series.merge(final, at: Swift.max(0, second - 1)) }
+        let timeline = engine.connectionTimeline().map { Double($0) / 1e9 }
         engine.shutdown()
         progress.finish()
 
@@ -84,7 +85,9 @@ enum LocalRun {
         let results = RunResults(scenario: scenario, runID: runID, startedAt: startWall, duration: duration,
                                  status: aborted == nil ? .completed : .aborted, abortReason: aborted, series: series,
                                  agents: [AgentResult(index: 0, name: "local", host: Host.name, series: series)])
-        return Reporting.finish(results, settings: settings)
+        var withTimeline = results
+        withTimeline.connectionTimeline = timeline
+        return Reporting.finish(withTimeline, settings: settings)
     }
 }
 

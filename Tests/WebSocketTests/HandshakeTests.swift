@@ -46,6 +46,18 @@ struct HandshakeTests {
                 == "server answered 403 Forbidden instead of 101 Switching Protocols: bad token")
     }
 
+    @Test("the byte-level fast path accepts exactly the plain 101s the full validator accepts")
+    func fastPath() {
+        let key = "dGhlIHNhbXBsZSBub25jZQ=="
+        func plain(_ text: String) -> Bool { Array(text.utf8).withUnsafeBytes { ClientHandshake.isPlainAcceptance($0, key: key) } }
+        #expect(plain("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"))
+        #expect(plain("HTTP/1.1 101 X\r\nconnection: keep-alive, upgrade\r\nSEC-WEBSOCKET-ACCEPT:  s3pPLMBiTxaQ9kYGzzhZRbK+xOo= \r\nUpgrade: WebSocket\r\n\r\n"))
+        #expect(!plain("HTTP/1.1 101 X\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: wrong\r\n\r\n"))
+        #expect(!plain("HTTP/1.1 101 X\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\n\r\n"))
+        #expect(!plain("HTTP/1.1 403 Forbidden\r\n\r\n"))
+        #expect(!plain("HTTP/1.1 101 X\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"))
+    }
+
     @Test("server validation: method, upgrade headers, version and key")
     func serverValidation() throws {
         func request(_ text: String) throws -> HTTPRequestHead {

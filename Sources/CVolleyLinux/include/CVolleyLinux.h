@@ -92,6 +92,8 @@ int volley_wait_readable(int fd, int timeout_ms);
 int volley_mkdirs(const char *path);
 /// Fills `buffer` with `length` random bytes from the kernel; 0 on success.
 int volley_random_bytes(void *buffer, size_t length);
+/// Bytes malloc actually reserved for the allocation at `pointer` (memory accounting).
+size_t volley_allocation_size(const void *pointer);
 /// True when standard output is a terminal.
 int volley_stdout_is_tty(void);
 
