@@ -20,6 +20,10 @@ final class LoopDriver: TimerTarget {
     let metrics: LoopMetrics
     let clock: any TimeSource
     let deliveryLatency: HistogramRecorder?
+    /// Facts the per-message path asks about, read once (not through the scenario's optionals).
+    let isOpenModel: Bool
+    let tracksDelivery: Bool
+    let sentAtField: String?
 
     private(set) var state = RunState.waiting
     private var start = Instant(nanoseconds: 0)
@@ -65,6 +69,9 @@ final class LoopDriver: TimerTarget {
         self.metrics = metrics
         deliveryLatency = scenario.delivery?.latencyMetric.flatMap { name in program.measureNames.firstIndex(of: name).map { metrics.measures[$0] } }
         maxConnecting = Swift.max(1, LoadSlice.evenShare(scenario.options.maxConnecting, part: index, of: loopCount))
+        isOpenModel = scenario.model == .open
+        tracksDelivery = scenario.delivery != nil
+        sentAtField = scenario.delivery?.sentAtField
         context = RenderContext(seed: UInt64(bitPattern: clock.now().nanoseconds) ^ UInt64(index + 1) &* 0x9E37_79B9_7F4A_7C15)
         context.agent = Int64(slice.agentIndex)
         senderField = scenario.delivery.map { Array($0.senderField.utf8) }
@@ -275,7 +282,7 @@ final class LoopDriver: TimerTarget {
 
     /// Renders `template` for `user`; the bytes are valid until the next render.
     func render(_ template: Template, for user: VirtualUser, seq: Int64) -> [UInt8] {
-        if template.isConstant, case let .literal(bytes)? = template.segments.first { return bytes }
+        if template.segments.count == 1, case let .literal(bytes) = template.segments[0] { return bytes }
         prepareContext(for: user, seq: seq)
         context.nowMicros = wallMicros()
         sendBuffer.removeAll(keepingCapacity: true)

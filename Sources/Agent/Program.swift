@@ -3,11 +3,45 @@ import Scenario
 /// A virtual user's steps compiled to a flat list of instructions, with loops as jumps, so a
 /// user's position in its script is one integer.
 struct Program {
+    /// A send step, compiled. A class so that reading the instruction costs one retain, not one
+    /// per array inside the template.
+    final class Send {
+        let payload: Template
+        let binary: Bool
+        init(payload: Template, binary: Bool) {
+            self.payload = payload
+            self.binary = binary
+        }
+    }
+
+    /// An expect step, compiled (a class for the same reason as `Send`).
+    final class Expect {
+        let step: ExpectStep
+        /// Right after a send: in the open model it does not block.
+        let pacedAfterSend: Bool
+        /// Index of the step's metric in `measureNames`.
+        let measure: Int?
+        /// Copies of the step's fields the per-message path reads (no struct copies there).
+        let within: Int64
+        let strict: Bool
+        let matchesAnything: Bool
+        let latencyFromLastSend: Bool
+        init(step: ExpectStep, pacedAfterSend: Bool, measure: Int?) {
+            self.step = step
+            self.pacedAfterSend = pacedAfterSend
+            self.measure = measure
+            within = step.within
+            strict = step.strict
+            matchesAnything = step.matcher.conditions.isEmpty
+            latencyFromLastSend = step.latencyFrom == .lastSend
+        }
+    }
+
     enum Instruction {
         case connect(url: Template?)
-        case send(payload: Template, binary: Bool)
-        /// `measure` is the index of the step's metric in `measureNames`.
-        case expect(ExpectStep, pacedAfterSend: Bool, measure: Int?)
+        /// Unmanaged: reading an instruction must not retain (the program keeps them alive).
+        case send(Unmanaged<Send>)
+        case expect(Unmanaged<Expect>)
         case expectNone(ExpectNoneStep)
         case sleep(Int64)
         case barrier(id: Int, BarrierStep)
@@ -21,6 +55,12 @@ struct Program {
     }
 
     let instructions: [Instruction]
+    /// Owners of the unmanaged send/expect payloads.
+    private let sends: [Send]
+    private let expects: [Expect]
+    /// The same instructions through a stable pointer, so the per-message path reads an element
+    /// without retaining the array (the program lives as long as the run).
+    let code: UnsafeBufferPointer<Instruction>
     /// Number of loop counters a user needs.
     let loopSlots: Int
     /// Line of the step each instruction came from (for error messages).
@@ -36,6 +76,8 @@ struct Program {
         var instructions: [Instruction] = []
         var lines: [Int] = []
         var slots = 0
+        var sends: [Send] = []
+        var expects: [Expect] = []
         var enclosing: [Int?] = []
         var openLoops: [Int] = []
         let barriers = scenario.barrierNames
@@ -50,10 +92,15 @@ struct Program {
             for step in steps {
                 switch step.kind {
                 case let .connect(c): add(.connect(url: c.url), step.line)
-                case let .send(s): add(.send(payload: s.payload, binary: s.binary), step.line)
+                case let .send(s):
+                    let send = Send(payload: s.payload, binary: s.binary)
+                    sends.append(send)
+                    add(.send(Unmanaged.passUnretained(send)), step.line)
                 case let .expect(e):
-                    add(.expect(e, pacedAfterSend: previousWasSend && e.latencyFrom == .lastSend,
-                                measure: e.measure.flatMap { measures.firstIndex(of: $0) }), step.line)
+                    let expect = Expect(step: e, pacedAfterSend: previousWasSend && e.latencyFrom == .lastSend,
+                                        measure: e.measure.flatMap { measures.firstIndex(of: $0) })
+                    expects.append(expect)
+                    add(.expect(Unmanaged.passUnretained(expect)), step.line)
                 case let .expectNone(e): add(.expectNone(e), step.line)
                 case let .sleep(d): add(.sleep(d), step.line)
                 case let .barrier(b): add(.barrier(id: barriers.firstIndex(of: b.name)!, b), step.line)
@@ -80,6 +127,11 @@ struct Program {
         emit(scenario.steps)
         add(.end, 0)
         self.instructions = instructions
+        self.sends = sends
+        self.expects = expects
+        let storage = UnsafeMutableBufferPointer<Instruction>.allocate(capacity: instructions.count)
+        _ = storage.initialize(from: instructions)
+        self.code = UnsafeBufferPointer(storage)
         self.loopSlots = slots
         self.lines = lines
         self.enclosingSlot = enclosing

@@ -121,8 +121,10 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
 
     private var now: Int64 { driver.clock.now().nanoseconds }
 
-    /// Runs instructions until one has to wait.
-    private func advance() {
+    /// Runs instructions until one has to wait. `time` is the current instant if the caller
+    /// has just read it (one clock read per event is enough: the steps take microseconds).
+    private func advance(at time: Int64? = nil) {
+        let t = time ?? now
         var budget = 64
         while budget > 0 {
             budget -= 1
@@ -130,29 +132,30 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
                 stop()
                 return
             }
-            switch driver.program.instructions[pc] {
+            switch driver.program.code[pc] {
             case let .connect(url):
                 connect(url)
                 return
-            case let .send(payload, binary):
-                if !send(payload, binary: binary) { return }
+            case let .send(unmanaged):
+                let sent = unmanaged._withUnsafeGuaranteedRef { send($0.payload, binary: $0.binary, at: t) }
+                if !sent { return }
                 pc += 1
-            case let .expect(step, pacedAfterSend, _):
-                if pacedAfterSend && driver.scenario.model == .open {
-                    more.pending.append(PendingExpectation(pc: pc, seq: seq, origin: lastSendOrigin, deadline: now + step.within))
+            case let .expect(unmanaged):
+                let instruction = unmanaged.takeUnretainedValue()
+                if instruction.pacedAfterSend && driver.isOpenModel {
+                    more.pending.append(PendingExpectation(pc: pc, seq: seq, origin: lastSendOrigin, deadline: t + instruction.within))
                     pc += 1
                 } else {
-                    let outcome = consumeInbox(step)
-                    if outcome == .waiting {
+                    if extras == nil || consumeInbox(instruction.step) == .waiting {
                         state = .expecting
-                        waitDeadline = now + step.within
+                        waitDeadline = t + instruction.within
                         return
                     }
                     pc += 1
                 }
             case let .expectNone(step):
                 state = .expectingNone
-                waitDeadline = now + step.duration
+                waitDeadline = t + step.duration
                 schedule(at: waitDeadline)
                 return
             case let .sleep(duration):
@@ -160,13 +163,13 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
                 if duration >= Self.sweptSleep {
                     // Long sleeps end on the driver's sweep (within 50 ms): no timer per user.
                     state = .sleeping
-                    waitDeadline = now + duration
+                    waitDeadline = t + duration
                     return
                 }
                 if duration > 0 {
                     state = .sleeping
                     waitDeadline = 0
-                    schedule(at: now + duration)
+                    schedule(at: t + duration)
                     return
                 }
             case let .barrier(id, _):
@@ -185,10 +188,10 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
                 driver.metrics.add(.iterations)
                 if count == nil || more.loopCounters[slot] < Int64(count!) {
                     pc = bodyStart
-                    if driver.scenario.model == .closed, let think = driver.thinkTime(), think > 0 {
+                    if !driver.isOpenModel, let think = driver.thinkTime(), think > 0 {
                         state = .sleeping
                         waitDeadline = 0
-                        schedule(at: now + think)
+                        schedule(at: t + think)
                         return
                     }
                 } else {
@@ -225,7 +228,7 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
         }
         // A long run of instructions that never waits: let the loop serve other users first.
         state = .yielded
-        schedule(at: now)
+        schedule(at: t)
     }
 
     private func schedule(at deadline: Int64) {
@@ -383,15 +386,14 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
     // MARK: Sending
 
     /// Sends the next message, or waits for its slot (returns false when it has to wait).
-    private func send(_ payload: Template, binary: Bool) -> Bool {
-        let t = now
+    private func send(_ payload: Template, binary: Bool, at t: Int64) -> Bool {
         var origin = t
         if let interval = driver.sendInterval() {
             if nextSendAt == 0 {
                 // Spread users over the interval so they do not all send at once.
                 nextSendAt = t + Int64(driver.context.nextRandom() % UInt64(Swift.max(1, interval)))
             }
-            if driver.scenario.model == .open {
+            if driver.isOpenModel {
                 if t < nextSendAt {
                     state = .pacing
                     schedule(at: nextSendAt)
@@ -443,15 +445,16 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
         m.add(.messagesReceived)
         m.add(.bytesReceived, Int64(payload.count))
         let t = now
-        if let tracking = driver.scenario.delivery { track(payload, tracking) }
+        if driver.tracksDelivery { track(payload, t) }
         let binary = opcode == .binary
         var matched = false
         if let extras, !extras.pending.isEmpty {
             for i in 0..<extras.pending.count {
                 let entry = extras.pending[i]
-                guard case let .expect(step, _, measure) = driver.program.instructions[entry.pc] else { continue }
-                if driver.matches(step.matcher, payload, binary: binary, user: self, seq: entry.seq) {
-                    record(step, measure, payload, origin: entry.origin, now: t)
+                guard case let .expect(unmanaged) = driver.program.code[entry.pc] else { continue }
+                let instruction = unmanaged.takeUnretainedValue()
+                if driver.matches(instruction.step.matcher, payload, binary: binary, user: self, seq: entry.seq) {
+                    record(instruction.step, instruction.measure, payload, origin: entry.origin, now: t)
                     extras.pending.remove(at: i)
                     matched = true
                     break
@@ -460,13 +463,20 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
         }
         switch state {
         case .expecting:
-            guard case let .expect(step, _, measure) = driver.program.instructions[pc] else { return }
-            if driver.matches(step.matcher, payload, binary: binary, user: self, seq: seq) {
-                record(step, measure, payload, origin: lastSendOrigin, now: t)
+            guard case let .expect(unmanaged) = driver.program.code[pc] else { return }
+            let instruction = unmanaged.takeUnretainedValue()
+            if instruction.matchesAnything || driver.matches(instruction.step.matcher, payload, binary: binary, user: self, seq: seq) {
+                if let measure = instruction.measure {
+                    if instruction.latencyFromLastSend {
+                        driver.metrics.measures[measure].record((t - lastSendOrigin) / 1000)
+                    } else {
+                        record(instruction.step, measure, payload, origin: lastSendOrigin, now: t)
+                    }
+                }
                 state = .running
                 pc += 1
-                advance()
-            } else if step.strict && !matched {
+                advance(at: t)
+            } else if instruction.strict && !matched {
                 m.add(.errorExpectMismatch)
                 state = .running
                 pc += 1
@@ -475,7 +485,7 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
                 keep(payload, binary: binary, at: t)
             }
         case .expectingNone:
-            guard case let .expectNone(step) = driver.program.instructions[pc] else { return }
+            guard case let .expectNone(step) = driver.program.code[pc] else { return }
             if driver.matches(step.matcher, payload, binary: binary, user: self, seq: seq) {
                 m.add(.errorIsolation)
             } else if !matched {
@@ -505,8 +515,9 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
         for (i, entry) in extras.inbox.enumerated() {
             let hit = entry.bytes.withUnsafeBytes { driver.matches(step.matcher, $0, binary: entry.binary, user: self, seq: seq) }
             if hit {
-                if case let .expect(_, _, measure) = driver.program.instructions[pc] {
-                    entry.bytes.withUnsafeBytes { record(step, measure, $0, origin: Swift.min(lastSendOrigin, entry.arrived), now: entry.arrived) }
+                if case let .expect(unmanaged) = driver.program.code[pc] {
+                    let instruction = unmanaged.takeUnretainedValue()
+                    entry.bytes.withUnsafeBytes { record(step, instruction.measure, $0, origin: Swift.min(lastSendOrigin, entry.arrived), now: entry.arrived) }
                 }
                 extras.inbox.remove(at: i)
                 driver.metrics.add(.messagesUnmatched, -1)
@@ -536,7 +547,7 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
 
     // MARK: Delivery tracking
 
-    private func track(_ payload: UnsafeRawBufferPointer, _ tracking: DeliveryTracking) {
+    private func track(_ payload: UnsafeRawBufferPointer, _ t: Int64) {
         guard let (sender, sequence) = driver.deliveryKey(payload) else { return }
         driver.metrics.add(.deliveryReceived)
         switch more.delivery[sender, default: SequenceTracker()].record(sequence) {
@@ -545,7 +556,7 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
         case .duplicate: driver.metrics.add(.deliveryDuplicated)
         case .invalid: break
         }
-        if let recorder = driver.deliveryLatency, let field = tracking.sentAtField, let sent = driver.integerField(field, in: payload) {
+        if let recorder = driver.deliveryLatency, let field = driver.sentAtField, let sent = driver.integerField(field, in: payload) {
             recorder.record(driver.wallMicros() - sent)
         }
     }

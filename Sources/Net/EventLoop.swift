@@ -64,6 +64,9 @@ public final class EventLoop: @unchecked Sendable {
 
     /// A loop whose timers read `clock`.
     public init(index: Int = 0, clock: any TimeSource = SystemClock(), readBufferSize: Int = 256 * 1024) throws(SocketError) {
+        // Sockets are written with write(2): a peer that closed must show as EPIPE, not kill the
+        // process with SIGPIPE. (Process-wide and idempotent.)
+        volley_ignore_sigpipe()
         self.index = index
         self.clock = clock
         epollFD = volley_epoll_create()

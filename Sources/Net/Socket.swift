@@ -108,10 +108,12 @@ public struct Socket: Hashable, Sendable {
         return code == EAGAIN || code == EWOULDBLOCK || code == EINTR ? .wouldBlock : .failed(code)
     }
 
-    /// Writes from `buffer` (possibly only part of it).
+    /// Writes from `buffer` (possibly only part of it). Uses write(2), the cheapest path into the
+    /// socket; processes using volley ignore SIGPIPE (`Process.ignoreBrokenPipes()`), so a closed
+    /// peer shows as EPIPE instead of a signal.
     @inlinable
     public func write(_ buffer: UnsafeRawBufferPointer) -> IOResult {
-        let n = Glibc.send(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL))
+        let n = Glibc.write(fd, buffer.baseAddress, buffer.count)
         if n >= 0 { return .transferred(n) }
         let code = errno
         return code == EAGAIN || code == EWOULDBLOCK || code == EINTR ? .wouldBlock : .failed(code)
@@ -162,4 +164,10 @@ public struct Socket: Hashable, Sendable {
 extension Socket {
     /// Enables or disables TCP_NODELAY (Nagle's algorithm off: small frames go out at once).
     public func setNoDelay(_ on: Bool = true) { _ = volley_set_nodelay(fd, on ? 1 : 0) }
+}
+
+/// Process-wide settings every volley process makes at start.
+public enum ProcessSetup {
+    /// Ignores SIGPIPE, so writing to a connection the peer closed returns EPIPE.
+    public static func ignoreBrokenPipes() { volley_ignore_sigpipe() }
 }

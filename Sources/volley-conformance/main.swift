@@ -7,6 +7,7 @@ import WebSocket
 import Glibc
 #endif
 
+ProcessSetup.ignoreBrokenPipes()
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard arguments.count >= 2, arguments[0] == "autobahn-client", let url = WebSocketURL(arguments[1]) else {
     print("usage: volley-conformance autobahn-client ws://HOST:PORT [AGENT]")

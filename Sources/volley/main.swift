@@ -20,6 +20,7 @@ Exit codes: 0 passed, 1 thresholds failed, 2 could not be carried out (bad scena
 arguments, target unreachable), 3 aborted (Ctrl-C).
 """
 
+ProcessSetup.ignoreBrokenPipes()
 let arguments = Array(CommandLine.arguments.dropFirst())
 let status: Int32
 do {

@@ -37,8 +37,9 @@ struct AgentTests {
         }
         #expect(p.loopSlots == 2)
         #expect(p.enclosingSlot[2] == 0 && p.enclosingSlot[4] == 1 && p.enclosingSlot[0] == nil && p.enclosingSlot[8] == nil)
-        guard case let .expect(_, paced, measure) = p.instructions[5] else { Issue.record("no expect"); return }
-        #expect(paced && measure == 0 && p.measureNames == ["rtt"])
+        guard case let .expect(unmanaged) = p.instructions[5] else { Issue.record("no expect"); return }
+        let e = unmanaged.takeUnretainedValue()
+        #expect(e.pacedAfterSend && e.measure == 0 && p.measureNames == ["rtt"])
         #expect(p.lines[2] == 9)   // "- send: a" is line 9 of the source above
     }
 
