@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "Agent", dependencies: ["Net", "WebSocket", "Scenario", "Stats", "JSON", "WireProtocol", "CVolleyLinux"], swiftSettings: hotPath),
         .executableTarget(name: "volley", dependencies: ["Target", "Agent", "Coordinator", "WireProtocol", "Scenario", "Stats", "Net", "WebSocket", "JSON"]),
         .executableTarget(name: "volley-conformance", dependencies: ["Net", "WebSocket"]),
-        .executableTarget(name: "volley-bench", dependencies: ["Stats", "Net", "WebSocket"]),
+        .executableTarget(name: "volley-bench", dependencies: ["Stats", "Net", "WebSocket", "WireProtocol", "ByteCoding"]),
         .target(name: "TestSupport", dependencies: ["Net", "WebSocket"], linkerSettings: [.linkedLibrary("m")]),
 
         .testTarget(name: "ByteCodingTests", dependencies: ["ByteCoding", "TestSupport"]),
@@ -40,7 +40,7 @@ let package = Package(
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Scenario", "Stats", "Net", "TestSupport"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "Scenario", "Stats", "ByteCoding", "TestSupport"]),
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Scenario", "Stats", "JSON", "TestSupport"]),
-        .testTarget(name: "volleyTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "volleyTests", dependencies: ["TestSupport", "Net", "Stats", "WireProtocol"]),
         .testTarget(name: "TargetTests", dependencies: ["Target", "WebSocket", "Net", "JSON", "TestSupport"]),
         .testTarget(name: "StatsTests", dependencies: ["Stats", "ByteCoding", "TestSupport"],
                     exclude: ["Fixtures"]),

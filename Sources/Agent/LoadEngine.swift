@@ -20,8 +20,12 @@ public final class LoadEngine: @unchecked Sendable {
     public let scenario: Scenario
     public let slice: LoadSlice
     public let clock: any TimeSource
-    /// Nanoseconds to add to this host's wall clock to get the coordinator's (0 when alone).
-    public let clockOffset: Int64
+    /// Nanoseconds to add to this host's wall clock to get the coordinator's (0 when alone);
+    /// refreshed during a cluster run as the estimate improves.
+    public var clockOffset: Int64 { offset.load(ordering: .relaxed) }
+    private let offset: Atomic<Int64>
+    /// Monotonic instant (ns) at which the first loop actually began the plan.
+    private let actualStartNanos = Atomic<Int64>(.max)
     let program: Program
     private let group: EventLoopGroup
     private var drivers: [LoopDriver] = []
@@ -43,7 +47,7 @@ public final class LoadEngine: @unchecked Sendable {
         self.scenario = scenario
         self.slice = slice
         self.clock = clock
-        self.clockOffset = clockOffset
+        offset = Atomic(clockOffset)
         program = Program(scenario)
         if let loops {
             group = try EventLoopGroup(count: loops, clock: clock)
@@ -92,7 +96,8 @@ public final class LoadEngine: @unchecked Sendable {
     /// Starts the loops and begins the plan at `instant` (on this engine's clock).
     public func start(at instant: Instant) {
         startInstant.withLock { $0 = instant }
-        group.start()
+        // Precise timers (1 ns slack): starts, barrier releases and paced sends land on time.
+        group.start(preciseTimers: true)
         drivers = group.loops.enumerated().map { i, loop in
             LoopDriver(loop: loop, engine: self, index: i, loopCount: group.loops.count, scenario: scenario,
                        slice: slice, program: program, clock: clock)
@@ -106,6 +111,24 @@ public final class LoadEngine: @unchecked Sendable {
 
     /// The instant the plan starts at.
     public var startedAt: Instant? { startInstant.withLock { $0 } }
+
+    /// Replaces the clock offset (a refreshed estimate from the coordinator).
+    public func setClockOffset(_ nanoseconds: Int64) { offset.store(nanoseconds, ordering: .relaxed) }
+
+    /// When the first loop actually began the plan (nil before it has).
+    public var actualStart: Instant? {
+        let v = actualStartNanos.load(ordering: .acquiring)
+        return v == .max ? nil : Instant(nanoseconds: v)
+    }
+
+    func noteBegan(at instant: Instant) {
+        var current = actualStartNanos.load(ordering: .relaxed)
+        while instant.nanoseconds < current {
+            let (exchanged, original) = actualStartNanos.compareExchange(expected: current, desired: instant.nanoseconds, ordering: .acquiringAndReleasing)
+            if exchanged { break }
+            current = original
+        }
+    }
 
     /// Drains every loop's metrics since the last call and merges them.
     public func collect() -> MetricSet {

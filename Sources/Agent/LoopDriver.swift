@@ -82,12 +82,16 @@ final class LoopDriver: TimerTarget {
 
     // MARK: Run control
 
-    /// Starts following the plan at `instant` (on this loop's clock).
+    /// Starts following the plan at `instant` (on this loop's clock): the loop wakes a little
+    /// early and spins to the instant, so agents started together really start together.
     func begin(at instant: Instant) {
         start = instant
         state = .running
-        loop.schedule(at: instant, target: self, token: 0)
+        loop.schedule(at: instant.advanced(by: -Self.earlyWake), target: self, token: Self.beginToken)
     }
+
+    static let earlyWake = Nanoseconds.microseconds(500)
+    static let beginToken: UInt64 = 1
 
     /// The run's start on this loop's clock, in nanoseconds.
     var runStart: Int64 { start.nanoseconds }
@@ -98,6 +102,11 @@ final class LoopDriver: TimerTarget {
     func timerFired(token: UInt64, now: Instant) {
         switch state {
         case .running:
+            if token == Self.beginToken && !began {
+                while clock.now() < start {}
+                tick(clock.now())
+                return
+            }
             tick(now)
         case .stopping:
             if stopping.isEmpty && users.isEmpty || now.nanoseconds >= stopDeadline {
@@ -111,7 +120,13 @@ final class LoopDriver: TimerTarget {
         }
     }
 
+    private var began = false
+
     private func tick(_ now: Instant) {
+        if !began {
+            began = true
+            engine.noteBegan(at: now)
+        }
         let t = elapsed(now)
         if t >= scenario.duration {
             beginStopping(now)

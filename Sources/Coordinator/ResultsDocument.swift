@@ -15,7 +15,7 @@ public enum ResultsDocument {
             ("phases", phases(results.scenario)),
             ("totals", metrics(results.totals, full: true)),
             ("intervals", .array(results.series.seconds.map { second in
-                var m = metrics(results.series[second], full: false)
+                var m = metrics(results.series.compact(second))
                 if case var .object(f) = m {
                     f.insert(("second", .integer(Int64(second))), at: 0)
                     m = .object(f)
@@ -77,6 +77,20 @@ public enum ResultsDocument {
         ])
     }
 
+    /// An interval's metrics, summarized straight from the compact histograms.
+    public static func metrics(_ set: CompactMetricSet) -> JSONValue {
+        .object([
+            ("counters", .object(set.counters.sorted { $0.key < $1.key }.map { ($0.key, .integer($0.value)) })),
+            ("gauges", .object(set.gauges.sorted { $0.key < $1.key }.map { ($0.key, .integer($0.value)) })),
+            ("histograms", .object(set.histograms.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }.map { name, h in
+                var f: [(key: String, value: JSONValue)] = [("count", .integer(h.totalCount)), ("min_us", .integer(h.min))]
+                for (p, v) in zip(percentiles, h.values(atPercentiles: percentiles)) { f.append(("p\(Format.percentileKey(p))_us", .integer(v))) }
+                f.append(("max_us", .integer(h.max)))
+                return (name, .object(f))
+            })),
+        ])
+    }
+
     /// A histogram's summary in microseconds; `full` adds mean, stddev and the V2 encoding.
     public static func histogram(_ h: HDRHistogram, full: Bool) -> JSONValue {
         var f: [(key: String, value: JSONValue)] = [("count", .integer(h.totalCount))]
@@ -105,6 +119,10 @@ public enum ResultsDocument {
         if let reason = a.lostReason { f.append(("lost_reason", .string(reason))) }
         if let o = a.clockOffset { f.append(("clock_offset_us", .double(Double(o) / 1000))) }
         if let rtt = a.clockRoundTrip { f.append(("clock_probe_rtt_us", .double(Double(rtt) / 1000))) }
+        if a.controlBytesReceived > 0 {
+            f.append(("control_bytes_received", .integer(Int64(a.controlBytesReceived))))
+            f.append(("control_bytes_sent", .integer(Int64(a.controlBytesSent))))
+        }
         f.append(("totals", metrics(a.series.total, full: true)))
         return .object(f)
     }

@@ -55,6 +55,9 @@ public struct AgentResult: Sendable {
     /// Estimated clock offset from the coordinator (ns), and the round trip of its best probe.
     public var clockOffset: Int64?
     public var clockRoundTrip: Int64?
+    /// Control-plane bytes the coordinator received from and sent to this agent.
+    public var controlBytesReceived: Int = 0
+    public var controlBytesSent: Int = 0
 
     public init(index: Int, name: String, host: String, lostAt: Double? = nil, lostReason: String? = nil,
                 series: IntervalSeries, clockOffset: Int64? = nil, clockRoundTrip: Int64? = nil) {

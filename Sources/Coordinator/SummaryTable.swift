@@ -48,7 +48,9 @@ public enum SummaryTable {
             out += "errors       " + errors.map { "\($0.name) \($0.count)" }.joined(separator: ", ") + "\n"
         }
         if results.agents.count > 1 {
-            out += "\nagents:\n"
+            out += "\nagents:"
+            if let spread = results.startSpreadMicros { out += " started within \(Format.micros(spread)) of each other" }
+            out += "\n"
             for a in results.agents {
                 let t = a.series.total
                 out += "  \(Format.left(a.name, 22)) sent \(Format.right(String(t.counter("messages.sent")), 9))  received \(Format.right(String(t.counter("messages.received")), 9))  errors \(t.errorCount)"

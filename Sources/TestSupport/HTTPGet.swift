@@ -12,6 +12,7 @@ public enum HTTPGet {
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// GETs `path` from 127.0.0.1:`port` (or `host`).

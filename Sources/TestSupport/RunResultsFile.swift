@@ -38,6 +38,9 @@ public struct RunResultsFile {
     public var intervals: [[String: Any]] { root["intervals"] as? [[String: Any]] ?? [] }
 
     public var agents: [[String: Any]] { root["agents"] as? [[String: Any]] ?? [] }
+
+    /// run.start_spread_us, when measured.
+    public var startSpreadMicros: Int64? { ((root["run"] as? [String: Any])?["start_spread_us"] as? NSNumber)?.int64Value }
 }
 
 /// A `volley run` (or other command) to completion, with its output and results.

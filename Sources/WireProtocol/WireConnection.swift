@@ -23,6 +23,9 @@ public final class WireConnection: EventHandler, TimerTarget {
     private var closeAfterFlush = false
     public private(set) var isClosed = false
     private var connectDeadlineToken: UInt64 = 0
+    /// Bytes received and sent so far (control-plane cost).
+    public private(set) var bytesReceived = 0
+    public private(set) var bytesSent = 0
 
     /// Raises the frame limit once the peer has proven it holds the token.
     public var authenticated = false {
@@ -71,6 +74,7 @@ public final class WireConnection: EventHandler, TimerTarget {
     public func send(_ message: WireMessage) {
         guard !isClosed else { return }
         let frame = WireFrame.encode(message.encode())
+        bytesSent += frame.count
         frame.withUnsafeBytes { output.append($0) }
         if !connecting { flush() }
     }
@@ -117,6 +121,7 @@ public final class WireConnection: EventHandler, TimerTarget {
         guard !isClosed, !events.isDisjoint(with: [.readable, .hangup, .error]) else { return }
         switch socket.read(into: loop.readBuffer) {
         case let .transferred(n):
+            bytesReceived += n
             assembler.append(UnsafeRawBufferPointer(rebasing: loop.readBuffer[0..<n]))
             deliver()
         case .wouldBlock:

@@ -38,7 +38,7 @@ public enum WireMessage: Equatable, Sendable {
     /// Coordinator to agent: a refreshed clock offset estimate.
     case clockOffset(Int64)
     /// Agent to coordinator: what was measured during interval `second` (a delta).
-    case stats(runID: String, second: UInt32, metrics: MetricSet)
+    case stats(runID: String, second: UInt32, metrics: CompactMetricSet)
     /// Agent to coordinator: `count` users arrived at (barrier, generation).
     case barrierArrived(barrier: UInt32, generation: UInt32, count: UInt32)
     /// Coordinator to agent: release (barrier, generation) at this agent-clock wall instant.
@@ -107,6 +107,9 @@ public enum WireMessage: Equatable, Sendable {
         public var leaseMillis: UInt32
         /// Event loops to run (0: one per core).
         public var loops: UInt16
+        /// Target URLs (templates) replacing the scenario's, when the coordinator was given
+        /// `--target`; empty otherwise.
+        public var targetOverride: [String]
 
         public struct FeederFile: Equatable, Sendable {
             public var name: String
@@ -118,7 +121,8 @@ public enum WireMessage: Equatable, Sendable {
         }
 
         public init(runID: String, scenarioFile: String, scenarioSource: String, feeder: FeederFile?, slice: LoadSlice,
-                    seed: UInt64, leaseMillis: UInt32, loops: UInt16) {
+                    seed: UInt64, leaseMillis: UInt32, loops: UInt16, targetOverride: [String] = []) {
+            self.targetOverride = targetOverride
             self.runID = runID
             self.scenarioFile = scenarioFile
             self.scenarioSource = scenarioSource
@@ -209,6 +213,8 @@ public enum WireMessage: Equatable, Sendable {
             w.writeLittleEndian(p.seed)
             w.writeLittleEndian(p.leaseMillis)
             w.writeLittleEndian(p.loops)
+            w.writeVarUInt(UInt64(p.targetOverride.count))
+            for t in p.targetOverride { w.writeLengthPrefixed(t) }
         case let .prepared(runID):
             w.write(Kind.prepared.rawValue)
             w.writeLengthPrefixed(runID)
@@ -279,7 +285,7 @@ public enum WireMessage: Equatable, Sendable {
     }
 
     /// A metric set: counters, gauges, then histograms in the sparse encoding.
-    public static func encode(_ set: MetricSet, into w: inout ByteWriter) {
+    public static func encode(_ set: CompactMetricSet, into w: inout ByteWriter) {
         let counters = set.counters.filter { $0.value != 0 }.sorted { $0.key < $1.key }
         w.writeVarUInt(UInt64(counters.count))
         for (name, value) in counters {
@@ -358,9 +364,14 @@ public enum WireMessage: Equatable, Sendable {
                 feeder = Prepare.FeederFile(name: try string(4096), text: try string(maximumTextLength))
             }
             let slice = try decodeSlice(&r)
+            let seed = try r.readLittleEndian(UInt64.self)
+            let lease = try r.readLittleEndian(UInt32.self)
+            let loops = try r.readLittleEndian(UInt16.self)
+            let overrides = try r.readVarInt(limit: 1024, field: "target count")
+            var targets: [String] = []
+            for _ in 0..<overrides { targets.append(try string(4096)) }
             return .prepare(Prepare(runID: runID, scenarioFile: file, scenarioSource: source, feeder: feeder, slice: slice,
-                                    seed: try r.readLittleEndian(UInt64.self), leaseMillis: try r.readLittleEndian(UInt32.self),
-                                    loops: try r.readLittleEndian(UInt16.self)))
+                                    seed: seed, leaseMillis: lease, loops: loops, targetOverride: targets))
         case .prepared:
             return .prepared(runID: try string())
         case .start:
@@ -425,9 +436,9 @@ public enum WireMessage: Equatable, Sendable {
         return LoadSlice(agentIndex: index, agentCount: count, phases: phases)
     }
 
-    /// Decodes a metric set written by `encode(_:into:)`.
-    public static func decodeMetrics(_ r: inout ByteReader) throws -> MetricSet {
-        var set = MetricSet()
+    /// Decodes a metric set written by `encode(_:into:)`, without building dense histograms.
+    public static func decodeMetrics(_ r: inout ByteReader) throws -> CompactMetricSet {
+        var set = CompactMetricSet()
         let counters = try r.readVarInt(limit: maximumEntries, field: "counter count")
         for _ in 0..<counters { set.counters[try r.readLengthPrefixedString(limit: maximumNameLength)] = try r.readVarInt() }
         let gauges = try r.readVarInt(limit: maximumEntries, field: "gauge count")
@@ -435,7 +446,7 @@ public enum WireMessage: Equatable, Sendable {
         let histograms = try r.readVarInt(limit: 256, field: "histogram count")
         for _ in 0..<histograms {
             let name = try r.readLengthPrefixedString(limit: maximumNameLength)
-            set.histograms[name] = try HDRHistogram(sparseFrom: &r)
+            set.histograms[name] = try CompactHistogram(sparseFrom: &r)
         }
         return set
     }

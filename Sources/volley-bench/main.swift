@@ -6,9 +6,12 @@ case "stats":
     StatsBenchmark().run()
 case "codec":
     CodecBenchmark().run()
+case "control":
+    ControlPlaneBenchmark().run()
 default:
     print("""
     usage: volley-bench stats      record, merge, encode and decode cost of the HDR histogram
            volley-bench codec      WebSocket frame codec cost per 32-byte frame
+           volley-bench control    stats report size per agent-second; merge time for 100 agents
     """)
 }

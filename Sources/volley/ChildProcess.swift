@@ -8,12 +8,12 @@ import Glibc
 final class ChildProcess {
     let pid: Int32
 
-    /// Starts this executable with `arguments`.
-    init(arguments: [String]) throws(UsageError) {
+    /// Starts this executable with `arguments` (its standard output discarded when `quiet`).
+    init(arguments: [String], quiet: Bool = false) throws(UsageError) {
         let args = [Executable.path] + arguments
         var cArgs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
         defer { for p in cArgs { free(p) } }
-        let pid = volley_spawn(Executable.path, &cArgs, -1, -1)
+        let pid = volley_spawn_quiet(Executable.path, &cArgs, quiet ? 1 : 0)
         guard pid > 0 else { throw UsageError("cannot start \(Executable.path): \(String(cString: strerror(errno)))") }
         self.pid = pid
     }

@@ -14,6 +14,8 @@ struct RunSettings {
     var outputDirectory: String?
     var loops: Int?
     var quiet = false
+    /// The scenario's targets were replaced on the command line (agents must be told).
+    var targetOverridden = false
 }
 
 /// Runs a scenario with the engine in this process: progress every second, then the summary and
@@ -22,10 +24,9 @@ enum LocalRun {
     /// Runs `scenario`; returns the exit code.
     static func run(_ scenario: Scenario, settings: RunSettings) -> Int32 {
         let limit = Int(volley_raise_fd_limit())
-        let needed = scenario.peakConnections + 64
-        if needed > limit {
-            Log.error("volley run: the scenario needs up to \(scenario.peakConnections) connections, but this process may open only \(limit) descriptors; raise the limit (ulimit -n) or run agents on several processes or hosts (volley run --agents)")
-            return ExitCode.couldNotRun
+        if scenario.peakConnections + 256 > limit {
+            // More connections than one process may hold: run local agent processes instead.
+            return LocalAgents.run(scenario, settings: settings, descriptorLimit: limit)
         }
         // Block SIGINT/SIGTERM before the loop threads start, so they inherit the mask and the
         // signals arrive only through this thread's signalfd.
@@ -118,11 +119,3 @@ enum Reporting {
     }
 }
 
-/// This machine's host name.
-enum Host {
-    static var name: String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        gethostname(&buffer, buffer.count - 1)
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-}

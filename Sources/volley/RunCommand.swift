@@ -1,25 +1,46 @@
 import Coordinator
 import Net
 import Scenario
+import WireProtocol
 import WebSocket
 
 /// `volley run`, `volley validate` and `volley demo`.
 enum RunCommand {
     static let usage = """
-    usage: volley run SCENARIO.yaml [--out DIR] [--target URL] [--loops N] [--quiet]
-      Runs the scenario with the engine in this process: live progress every second, then a
-      summary and DIR/results.json (default volley-results/NAME-TIME/).
-      --target URL  replaces the scenario's target(s)
-      --loops N     event loops (threads); default one per core
+    usage: volley run SCENARIO.yaml [--agents HOST:PORT,... --token-file FILE] [--out DIR] [--target URL]
+                                    [--loops N] [--lease DURATION] [--quiet]
+      Runs the scenario: with --agents, on those agents (volley agent) as one cluster; without,
+      with the engine in this process. Live progress every second, then a summary and
+      DIR/results.json (default volley-results/NAME-TIME/).
+      --target URL     replaces the scenario's target(s)
+      --loops N        event loops (threads) per process; default one per core
+      --lease D        agents stop on their own after D without a heartbeat (default 5s)
     """
 
     static func run(_ arguments: [String]) throws(UsageError) -> Int32 {
-        let options = try CommandLineOptions(arguments, valued: ["out", "target", "loops"], switches: ["quiet"])
+        let options = try CommandLineOptions(arguments, valued: ["out", "target", "loops", "agents", "token-file", "lease"], switches: ["quiet"])
         guard options.positionals.count == 1 else { throw UsageError("expected one scenario file\n\(usage)") }
         guard var scenario = load(options.positionals[0]) else { return ExitCode.couldNotRun }
         if let target = options.value("target") { scenario = try replacingTarget(scenario, target) }
         var settings = RunSettings(outputDirectory: options.value("out"), quiet: options.has("quiet"))
+        settings.targetOverridden = options.value("target") != nil
         if options.value("loops") != nil { settings.loops = try options.integer("loops", default: 1, range: 1...256) }
+        if let agents = options.value("agents") {
+            let addresses = try agents.split(separator: ",").map { (part) throws(UsageError) -> SocketAddress in
+                guard let a = SocketAddress(String(part)) else {
+                    throw UsageError("--agents takes HOST:PORT addresses separated by commas (IP addresses), got \"\(part)\"")
+                }
+                return a
+            }
+            guard !addresses.isEmpty else { throw UsageError("--agents needs at least one HOST:PORT") }
+            let token = try options.value("token-file").map { (f) throws(UsageError) in try TokenFile.read(f) } ?? []
+            var lease: Int64 = 5_000_000_000
+            if let text = options.value("lease") {
+                guard let d = Units.duration(text), d >= 1_000_000_000 else { throw UsageError("--lease takes a duration of at least 1s, got \"\(text)\"") }
+                lease = d
+            }
+            return ClusterCommand.run(scenario, agents: addresses, token: token, leaseMillis: UInt32(lease / 1_000_000), settings: settings)
+        }
         return LocalRun.run(scenario, settings: settings)
     }
 
@@ -54,6 +75,19 @@ enum RunCommand {
         guard options.positionals.count == 1 else { throw UsageError("expected one scenario file\n\(validateUsage)") }
         guard let scenario = load(options.positionals[0]) else { return ExitCode.couldNotRun }
         Log.out(scenario.describePlan())
+        if options.value("agents") != nil {
+            let n = try options.integer("agents", default: 1, range: 1...10_000)
+            // Agents of equal capacity; a real run weighs them by their cores.
+            let capacity = WireMessage.Capacity(hostName: "agent", cores: 1, descriptorLimit: UInt32.max, memoryBytes: 0, software: "")
+            let names = (1...n).map { "agent\($0)" }
+            do {
+                let slices = try Planner.plan(scenario, capacities: Array(repeating: capacity, count: n), names: names)
+                Log.out(Planner.describe(scenario, slices: slices, names: names))
+            } catch {
+                Log.error("\(error)")
+                return ExitCode.couldNotRun
+            }
+        }
         Log.out("\(scenario.file): valid")
         return ExitCode.passed
     }

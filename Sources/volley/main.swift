@@ -10,9 +10,11 @@ volley — distributed WebSocket load generator
 
 usage:
   volley demo                                      run the bundled target and scenarios/demo.yaml against it
-  volley run SCENARIO.yaml [--out DIR] [--target URL] [--loops N]
-                                                   run a load test (engine in this process)
-  volley validate SCENARIO.yaml                    check a scenario and show its plan
+  volley run SCENARIO.yaml [--agents H:P,... --token-file F] [--out DIR] [--target URL] [--loops N]
+                                                   run a load test (on agents, or in this process)
+  volley agent --listen ADDR:PORT --token-file F [--allow-target HOST|CIDR ...]
+                                                   serve runs for a coordinator
+  volley validate SCENARIO.yaml [--agents N]       check a scenario, show its plan and split
   volley target --listen ADDR:PORT [--workers N]   run the bundled system under test
   volley help                                      this text
 
@@ -33,11 +35,13 @@ do {
         status = try RunCommand.validate(Array(arguments.dropFirst()))
     case "demo":
         status = try RunCommand.demo(Array(arguments.dropFirst()))
+    case "agent":
+        status = try AgentCommand.run(Array(arguments.dropFirst()))
     case nil, "help", "--help", "-h":
         print(usage)
         status = arguments.isEmpty ? 2 : 0
     default:
-        let commands = ["demo", "run", "validate", "target", "help"]
+        let commands = ["demo", "run", "validate", "agent", "target", "help"]
         let hint = Suggestion.closest(to: arguments[0], among: commands).map { " (did you mean \"\($0)\"?)" } ?? ""
         throw UsageError("unknown command \"\(arguments[0])\"\(hint)\n\n\(usage)")
     }

@@ -65,7 +65,7 @@ struct IntervalLogAndSeriesTests {
         #expect(series[2].counter("received") == 30)
         #expect(series.total.histograms["rtt"] == total)
         #expect(series.counterSeries("received").map(\.value) == [30, 30, 30, 30])
-        #expect(series.histogramSeries("rtt").allSatisfy { $0.summary.count == 30 })
+        #expect(series.histogramSeries("rtt").allSatisfy { $0.count == 30 })
     }
 
     private func single(_ v: Int64) -> HDRHistogram {

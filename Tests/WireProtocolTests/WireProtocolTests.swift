@@ -7,7 +7,7 @@ import TestSupport
 
 @Suite("Wire protocol")
 struct WireProtocolTests {
-    static func sampleMetrics() -> MetricSet {
+    static func sampleMetrics() -> CompactMetricSet {
         var set = MetricSet()
         var h = HDRHistogram()
         var rng = SplitMix64(seed: 8)
@@ -17,7 +17,7 @@ struct WireProtocolTests {
         set.add(1234, to: "messages.sent")
         set.add(-3, to: "odd.counter")
         set.gauges["connections.open"] = 999
-        return set
+        return CompactMetricSet(set)
     }
 
     static let slice = LoadSlice(agentIndex: 1, agentCount: 3, phases: [
@@ -34,7 +34,7 @@ struct WireProtocolTests {
         .clockProbe(id: 9, sentAt: 1_795_305_600_123_456_789),
         .clockReply(id: 9, sentAt: 1, receivedAt: 2, repliedAt: -3),
         .prepare(.init(runID: "r1", scenarioFile: "s.yaml", scenarioSource: "name: x\n", feeder: .init(name: "u.csv", text: "a,b\n1,2\n"),
-                       slice: slice, seed: 42, leaseMillis: 5000, loops: 2)),
+                       slice: slice, seed: 42, leaseMillis: 5000, loops: 2, targetOverride: ["ws://10.0.0.1:80/chat?u={{vu}}"])),
         .prepare(.init(runID: "r2", scenarioFile: "s.yaml", scenarioSource: "", feeder: nil, slice: slice, seed: 0, leaseMillis: 1, loops: 0)),
         .prepared(runID: "r1"),
         .start(runID: "r1", atAgentWall: 1_795_305_601_000_000_000, clockOffset: -250_000_000),

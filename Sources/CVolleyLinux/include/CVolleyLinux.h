@@ -77,6 +77,8 @@ int volley_set_thread_name(pthread_t thread, const char *name);
 /// Spawns `path` with `argv` (NULL-terminated); `inherit_fd` (if >= 0) becomes descriptor
 /// `as_fd` in the child. Returns the child's pid, or -1 with errno set.
 int volley_spawn(const char *path, char *const argv[], int inherit_fd, int as_fd);
+/// Like volley_spawn, with the child's standard output sent to /dev/null when `quiet_stdout`.
+int volley_spawn_quiet(const char *path, char *const argv[], int quiet_stdout);
 /// A connected pair of non-blocking, close-on-exec UNIX stream sockets.
 int volley_socketpair(int fds[2]);
 /// Clears close-on-exec on a descriptor (so a spawned child inherits it).

@@ -1,0 +1,72 @@
+import Scenario
+import WireProtocol
+
+/// Why a run cannot be planned on the agents available.
+public struct PlanError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Splits every phase across agents in proportion to their capacity, deterministically, so that
+/// the slices add up exactly to the scenario's totals (largest-remainder method).
+public enum Planner {
+    /// Integer shares of `total` proportional to `weights`: floors first, then one more to the
+    /// largest remainders (ties to the lower index). The shares add up to `total`.
+    public static func split(_ total: Int, weights: [Int]) -> [Int] {
+        let sum = weights.reduce(0, +)
+        guard sum > 0 else { return weights.map { _ in 0 } }
+        var shares = weights.map { total * $0 / sum }
+        let remainders = weights.enumerated().map { (index: $0, remainder: total * $1 % sum) }
+        var left = total - shares.reduce(0, +)
+        for r in remainders.sorted(by: { $0.remainder > $1.remainder || ($0.remainder == $1.remainder && $0.index < $1.index) }) {
+            guard left > 0 else { break }
+            shares[r.index] += 1
+            left -= 1
+        }
+        return shares
+    }
+
+    /// Weight of an agent: its cores (CPU for the event loops).
+    public static func weight(_ c: WireMessage.Capacity) -> Int { Swift.max(1, Int(c.cores)) }
+
+    /// One slice per agent; throws when an agent would get more connections than it can hold.
+    public static func plan(_ scenario: Scenario, capacities: [WireMessage.Capacity], names: [String]) throws(PlanError) -> [LoadSlice] {
+        let weights = capacities.map(weight)
+        let total = Double(weights.reduce(0, +))
+        var phasesPerAgent = [[LoadSlice.PhaseShare]](repeating: [], count: capacities.count)
+        for phase in scenario.phases {
+            let froms = split(phase.connections.from, weights: weights)
+            let tos = split(phase.connections.to, weights: weights)
+            for i in capacities.indices {
+                let rate: MessageRate?
+                switch phase.rate {
+                case let .total(r)?: rate = .total(r * Double(weights[i]) / total)
+                case let other: rate = other
+                }
+                phasesPerAgent[i].append(LoadSlice.PhaseShare(connections: ConnectionTarget(from: froms[i], to: tos[i]), rate: rate))
+            }
+        }
+        let slices = capacities.indices.map { LoadSlice(agentIndex: $0, agentCount: capacities.count, phases: phasesPerAgent[$0]) }
+        for (i, slice) in slices.enumerated() {
+            let peak = slice.phases.map { Swift.max($0.connections.from, $0.connections.to) }.max() ?? 0
+            if peak > capacities[i].connectionCapacity {
+                throw PlanError("agent \(names[i]) can hold about \(capacities[i].connectionCapacity) connections (descriptor limit \(capacities[i].descriptorLimit)) but its share is \(peak); add agents or raise its limit (ulimit -n)")
+            }
+        }
+        return slices
+    }
+
+    /// The split as a table, for `volley validate --agents N` and the run's start.
+    public static func describe(_ scenario: Scenario, slices: [LoadSlice], names: [String]) -> String {
+        var out = "split across \(slices.count) agent\(slices.count == 1 ? "" : "s"):\n"
+        for (p, phase) in scenario.phases.enumerated() {
+            let parts = slices.enumerated().map { i, s in "\(names[i]) \(s.phases[p].connections)" }
+            out += "  \(phase.name.padded(14)) \(phase.connections.description.padded(12)) = \(parts.joined(separator: " + "))\n"
+        }
+        return out
+    }
+}
+
+extension String {
+    func padded(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+}
