@@ -289,7 +289,8 @@ final class AgentSession: WireConnectionDelegate, TimerTarget {
                 self?.connection?.send(.barrierArrived(barrier: UInt32(b), generation: UInt32(g), count: UInt32(n)))
             })
             engine = try LoadEngine(scenario: scenario, slice: p.slice, loops: loops, clockOffset: 0,
-                                    barrierService: RemoteBarrierService(controlLoop: daemon.loop) { b, g, n in forward.value(b, g, n) })
+                                    barrierService: RemoteBarrierService(controlLoop: daemon.loop) { b, g, n in forward.value(b, g, n) },
+                                    runID: p.runID)
             try engine.prepare()
         } catch {
             connection?.send(.error(code: .targetUnreachable, message: "\(error)"))
@@ -356,11 +357,13 @@ final class AgentSession: WireConnectionDelegate, TimerTarget {
             while run.statsSecond < due {
                 connection?.send(.stats(runID: run.id, second: UInt32(run.statsSecond), metrics: CompactMetricSet(run.engine.collect())))
                 run.statsSecond += 1
+                sendBarrierReports(run)
             }
         }
         if run.engine.isFinished {
             let last = run.engine.collect()
             if !last.isEmpty { connection?.send(.stats(runID: run.id, second: UInt32(run.statsSecond), metrics: CompactMetricSet(last))) }
+            sendBarrierReports(run)
             connection?.send(.finished(runID: run.id, timeline: run.engine.connectionTimeline()))
             run.engine.shutdown()
             Log.out("volley agent: run \(run.id) finished")
@@ -369,6 +372,14 @@ final class AgentSession: WireConnectionDelegate, TimerTarget {
             return
         }
         scheduleTick()
+    }
+
+    private func sendBarrierReports(_ run: Run) {
+        for r in run.engine.drainBarrierReleases() {
+            connection?.send(.barrierReport(barrier: UInt32(r.barrier), generation: UInt32(r.generation), loop: UInt16(r.loop),
+                                            users: UInt32(r.users), timedOut: r.timedOut, releaseOffset: r.releaseOffset,
+                                            firstSendOffset: r.firstSendOffset ?? .min, lastSendOffset: r.lastSendOffset ?? .min))
+        }
     }
 
     /// Stops the run at once (the agent is shutting down).

@@ -42,8 +42,12 @@ public final class LoadEngine: @unchecked Sendable {
     private let startInstant = Mutex<Instant?>(nil)
 
     /// An engine with `loops` event loops (default: one per core).
+    /// The run's identifier ({{run}} in templates).
+    public let runID: String
+
     public init(scenario: Scenario, slice: LoadSlice, loops: Int? = nil, clock: any TimeSource = SystemClock(),
-                clockOffset: Int64 = 0, barrierService: BarrierService? = nil) throws {
+                clockOffset: Int64 = 0, barrierService: BarrierService? = nil, runID: String = "") throws {
+        self.runID = runID
         self.scenario = scenario
         self.slice = slice
         self.clock = clock
@@ -130,15 +134,28 @@ public final class LoadEngine: @unchecked Sendable {
         }
     }
 
+    /// Barrier releases drained by `collect()` and not yet taken.
+    private let pendingReleases = Mutex<[BarrierRelease]>([])
+
+    /// The barrier releases of every loop since the last call (gathered by `collect()`).
+    public func drainBarrierReleases() -> [BarrierRelease] {
+        pendingReleases.withLock { r in
+            defer { r.removeAll() }
+            return r
+        }
+    }
+
     /// Drains every loop's metrics since the last call and merges them.
     public func collect() -> MetricSet {
         let sets = Mutex<[MetricSet]>([])
         let done = DispatchSemaphore(value: 0)
         for (i, loop) in group.loops.enumerated() {
             let driver = LoopBound(drivers[i])
-            loop.execute {
+            loop.execute { [self] in
                 let set = driver.value.metrics.drain()
+                let releases = driver.value.drainReleases()
                 sets.withLock { $0.append(set) }
+                if !releases.isEmpty { pendingReleases.withLock { $0.append(contentsOf: releases) } }
                 done.signal()
             }
         }

@@ -23,7 +23,10 @@ final class LoopDriver: TimerTarget {
     /// Facts the per-message path asks about, read once (not through the scenario's optionals).
     let isOpenModel: Bool
     let tracksDelivery: Bool
+    let tracksOrder: Bool
     let sentAtField: String?
+    /// Distinct order fingerprints counted by this loop (capped: beyond it they count as "other").
+    private var fingerprints = Set<UInt64>()
 
     private(set) var state = RunState.waiting
     private var start = Instant(nanoseconds: 0)
@@ -71,9 +74,12 @@ final class LoopDriver: TimerTarget {
         maxConnecting = Swift.max(1, LoadSlice.evenShare(scenario.options.maxConnecting, part: index, of: loopCount))
         isOpenModel = scenario.model == .open
         tracksDelivery = scenario.delivery != nil
+        tracksOrder = scenario.delivery?.order ?? false
         sentAtField = scenario.delivery?.sentAtField
         context = RenderContext(seed: UInt64(bitPattern: clock.now().nanoseconds) ^ UInt64(index + 1) &* 0x9E37_79B9_7F4A_7C15)
         context.agent = Int64(slice.agentIndex)
+        context.runID = engine.runID
+        context.users = Int64(scenario.peakConnections)
         senderField = scenario.delivery.map { Array($0.senderField.utf8) }
         sequenceField = scenario.delivery.map { Array($0.sequenceField.utf8) }
         sendBuffer.reserveCapacity(4096)
@@ -90,7 +96,8 @@ final class LoopDriver: TimerTarget {
         loop.schedule(at: instant.advanced(by: -Self.earlyWake), target: self, token: Self.beginToken)
     }
 
-    static let earlyWake = Nanoseconds.microseconds(500)
+    /// How long before a start or release instant the loop wakes to spin the rest of the way.
+    static let earlyWake = Nanoseconds.microseconds(200)
     static let beginToken: UInt64 = 1
 
     /// The run's start on this loop's clock, in nanoseconds.
@@ -295,11 +302,12 @@ final class LoopDriver: TimerTarget {
         context.row = scenario.feeder?.row(for: Int(user.number))
     }
 
-    /// Renders `template` for `user`; the bytes are valid until the next render.
-    func render(_ template: Template, for user: VirtualUser, seq: Int64) -> [UInt8] {
+    /// Renders `template` for `user`; the bytes are valid until the next render. `nowMicros`
+    /// is the wall time `{{now_us}}` shows (default: now).
+    func render(_ template: Template, for user: VirtualUser, seq: Int64, nowMicros: Int64? = nil) -> [UInt8] {
         if template.segments.count == 1, case let .literal(bytes) = template.segments[0] { return bytes }
         prepareContext(for: user, seq: seq)
-        context.nowMicros = wallMicros()
+        context.nowMicros = nowMicros ?? wallMicros()
         sendBuffer.removeAll(keepingCapacity: true)
         template.render(&context, into: &sendBuffer)
         return sendBuffer
@@ -326,6 +334,17 @@ final class LoopDriver: TimerTarget {
 
     /// The current phase's think time.
     func thinkTime() -> Int64? { scenario.phases[currentPhase].think }
+
+    /// Counts one receiver's order fingerprint as `delivery.order.HEX` (receivers that saw the
+    /// same order share a counter, across loops and agents).
+    func countOrderFingerprint(_ hash: UInt64) {
+        if fingerprints.contains(hash) || fingerprints.count < 1000 {
+            fingerprints.insert(hash)
+            metrics.add(named: "delivery.order.\(String(hash, radix: 16))")
+        } else {
+            metrics.add(named: "delivery.order.other")
+        }
+    }
 
     /// Wall-clock microseconds, corrected to the coordinator's clock in a cluster run.
     func wallMicros() -> Int64 { (WallClock.nanosecondsSinceEpoch() + engine.clockOffset) / 1000 }
@@ -358,19 +377,45 @@ final class LoopDriver: TimerTarget {
         engine.barrierArrival(barrier: barrier, generation: generation, loop: index)
     }
 
-    /// Releases the users waiting at (barrier, generation) at `instant`: the loop wakes a little
-    /// early and spins to the instant, so releases on all loops and agents line up.
+    /// Releases the users waiting at (barrier, generation) at `instant`. Their next frames are
+    /// built now (the release is announced milliseconds ahead, with `{{now_us}}` set to the
+    /// instant); the loop wakes shortly before it and spins to it, so releases on all loops and
+    /// agents line up and each user's release costs one write.
     func release(barrier: Int, generation: Int, at instant: Instant, timedOut: Bool) {
         let key = BarrierKey(barrier: barrier, generation: generation)
-        let wake = instant.advanced(by: -Nanoseconds.microseconds(300))
+        let lead = clock.now().nanoseconds(to: instant)
+        if let waiters = barrierWaiters[key], lead > 0 {
+            let wall = wallMicros() + lead / 1000
+            for user in waiters { user.prepareForRelease(wallMicros: wall) }
+        }
+        let wake = instant.advanced(by: -Self.earlyWake)
         loop.schedule(after: Swift.max(0, clock.now().nanoseconds(to: wake))) { [self] in
             while clock.now() < instant {}
             let releasedAt = clock.now()
+            guard let waiters = barrierWaiters.removeValue(forKey: key), !waiters.isEmpty else { return }
+            var first: Int64?
+            var last: Int64?
+            for user in waiters {
+                if let sent = user.released(at: releasedAt.nanoseconds, timedOut: timedOut) {
+                    if first == nil { first = sent }
+                    last = sent
+                }
+            }
             metrics.barrierRelease.record(instant.microseconds(to: releasedAt))
             metrics.add(.barrierReleases)
-            guard let waiters = barrierWaiters.removeValue(forKey: key) else { return }
-            for user in waiters { user.released(at: releasedAt.nanoseconds, timedOut: timedOut) }
+            releases.append(BarrierRelease(barrier: barrier, generation: generation, loop: index, users: waiters.count,
+                                           timedOut: timedOut, releaseOffset: instant.nanoseconds(to: releasedAt),
+                                           firstSendOffset: first.map { $0 - instant.nanoseconds },
+                                           lastSendOffset: last.map { $0 - instant.nanoseconds }))
         }
+    }
+
+    /// Releases done since the last drain.
+    private(set) var releases: [BarrierRelease] = []
+
+    func drainReleases() -> [BarrierRelease] {
+        defer { releases.removeAll() }
+        return releases
     }
 
     /// Users waiting at any barrier on this loop.

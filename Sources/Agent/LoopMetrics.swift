@@ -61,9 +61,16 @@ final class LoopMetrics {
     var openedSinceStart = 0
     var openMilestones: [Int64] = []
 
-    /// Gauges, read at drain time.
+    /// Gauges: open connections now (read at drain time) and the most open since the last drain.
     var connectionsOpen = 0
+    private var connectionsPeak = 0
     var usersActive = 0
+
+    @inline(__always)
+    func opened() {
+        connectionsOpen += 1
+        if connectionsOpen > connectionsPeak { connectionsPeak = connectionsOpen }
+    }
 
     init(measureNames: [String]) {
         self.measureNames = measureNames
@@ -95,6 +102,8 @@ final class LoopMetrics {
         if !release.isEmpty { set.histograms["barrier_release"] = release }
         if !send.isEmpty { set.histograms["barrier_send"] = send }
         set.gauges["connections.open"] = Int64(connectionsOpen)
+        set.gauges["connections.peak"] = Int64(connectionsPeak)
+        connectionsPeak = connectionsOpen
         set.gauges["users.active"] = Int64(usersActive)
         return set
     }

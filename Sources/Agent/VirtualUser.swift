@@ -29,8 +29,6 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
     private var lastSendOrigin: Int64 = 0
     private var nextSendAt: Int64 = 0
     private(set) var waitDeadline: Int64 = 0
-    /// The instant a barrier released this user (monotonic ns), until its next send.
-    private var releasedAt: Int64 = 0
     /// State most users of most scenarios never need, allocated on first use so an idle user
     /// stays small.
     private var extras: Extras?
@@ -55,6 +53,12 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
         var inbox: [InboxEntry] = []
         /// Per-sender sequence tracking of received messages (only with delivery tracking).
         var delivery: [UInt64: SequenceTracker] = [:]
+        /// The frame of the send right after a barrier, built before the release instant.
+        var preparedFrame: [UInt8]?
+        var preparedLength = 0
+        /// FNV-1a over (sender, sequence) in arrival order, when the scenario fingerprints order.
+        var orderHash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var orderedMessages = 0
 
         init(loopSlots: Int) { loopCounters = [Int64](repeating: 0, count: loopSlots) }
     }
@@ -306,7 +310,7 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
 
     func webSocketDidOpen(_ connection: WebSocketConnection) {
         driver.metrics.add(.connectionsOpened)
-        driver.metrics.connectionsOpen += 1
+        driver.metrics.opened()
         let t = now
         driver.metrics.connect.record((t - connectStarted) / 1000)
         driver.metrics.openedSinceStart += 1
@@ -422,10 +426,6 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
             driver.metrics.add(.messagesSent)
             driver.metrics.add(.bytesSent, Int64(bytes.count))
             lastSendOrigin = origin
-            if releasedAt != 0 {
-                driver.metrics.barrierSend.record(Swift.max(0, (t - releasedAt) / 1000))
-                releasedAt = 0
-            }
         } else {
             driver.metrics.add(.errorSendFailed)
         }
@@ -550,7 +550,12 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
     private func track(_ payload: UnsafeRawBufferPointer, _ t: Int64) {
         guard let (sender, sequence) = driver.deliveryKey(payload) else { return }
         driver.metrics.add(.deliveryReceived)
-        switch more.delivery[sender, default: SequenceTracker()].record(sequence) {
+        let extras = more
+        if driver.tracksOrder {
+            for v in [sender, UInt64(bitPattern: sequence)] { extras.orderHash = (extras.orderHash ^ v) &* 0x100_0000_01b3 }
+            extras.orderedMessages += 1
+        }
+        switch extras.delivery[sender, default: SequenceTracker()].record(sequence) {
         case .new: break
         case .outOfOrder: driver.metrics.add(.deliveryOutOfOrder)
         case .duplicate: driver.metrics.add(.deliveryDuplicated)
@@ -564,6 +569,10 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
     /// Counts the gaps in every sender's sequence (messages never received) once the user ends.
     private func flushDelivery() {
         guard let extras else { return }
+        if driver.tracksOrder && extras.orderedMessages > 0 {
+            driver.countOrderFingerprint(extras.orderHash)
+            extras.orderedMessages = 0
+        }
         var missing: Int64 = 0
         for tracker in extras.delivery.values { missing += tracker.missing }
         if missing > 0 { driver.metrics.add(.deliveryMissing, missing) }
@@ -572,38 +581,44 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
 
     // MARK: Barriers
 
+    /// The barrier this user waits at will release at wall time `wallMicros`: if the next step
+    /// is an unpaced send, build its frame now, so the release costs one write.
+    func prepareForRelease(wallMicros: Int64) {
+        guard state == .atBarrier, let connection, connection.phase == .open, pc + 1 < driver.program.code.count,
+              case let .send(unmanaged) = driver.program.code[pc + 1], driver.sendInterval() == nil else { return }
+        let extras = more
+        unmanaged._withUnsafeGuaranteedRef { step in
+            let bytes = driver.render(step.payload, for: self, seq: seq + 1, nowMicros: wallMicros)
+            extras.preparedLength = bytes.count
+            extras.preparedFrame = bytes.withUnsafeBytes { connection.prepareFrame(step.binary ? .binary : .text, $0) }
+        }
+    }
+
     /// The barrier this user waits at has released (at `instant`, on this loop's clock).
-    func released(at instant: Int64, timedOut: Bool) {
-        guard state == .atBarrier else { return }
+    /// Returns when its prepared send went out, if it had one.
+    @discardableResult
+    func released(at instant: Int64, timedOut: Bool) -> Int64? {
+        guard state == .atBarrier else { return nil }
         if timedOut { driver.metrics.add(.errorBarrierTimeout) }
-        releasedAt = instant
         state = .running
         pc += 1
+        var sentAt: Int64?
+        if let extras, let frame = extras.preparedFrame {
+            extras.preparedFrame = nil
+            seq += 1
+            if let connection, connection.sendPrepared(frame) {
+                let t = now
+                sentAt = t
+                driver.metrics.add(.messagesSent)
+                driver.metrics.add(.bytesSent, Int64(extras.preparedLength))
+                driver.metrics.barrierSend.record(Swift.max(0, (t - instant) / 1000))
+                lastSendOrigin = instant
+            } else {
+                driver.metrics.add(.errorSendFailed)
+            }
+            pc += 1
+        }
         advance()
+        return sentAt
     }
-}
-
-/// Which sequence numbers of one sender a receiver has seen: exact, with a growable bit set.
-struct SequenceTracker {
-    private var seen: [UInt64] = []
-    private var highest: Int64 = 0
-    private var distinct: Int64 = 0
-
-    enum Result { case new, outOfOrder, duplicate, invalid }
-
-    mutating func record(_ sequence: Int64) -> Result {
-        guard sequence >= 1, sequence < 1 << 32 else { return .invalid }
-        let bit = Int(sequence - 1)
-        let word = bit >> 6
-        if word >= seen.count { seen.append(contentsOf: repeatElement(0, count: word + 1 - seen.count)) }
-        let mask: UInt64 = 1 << UInt64(bit & 63)
-        if seen[word] & mask != 0 { return .duplicate }
-        seen[word] |= mask
-        distinct += 1
-        defer { highest = Swift.max(highest, sequence) }
-        return sequence < highest ? .outOfOrder : .new
-    }
-
-    /// Sequence numbers below the highest seen that never arrived.
-    var missing: Int64 { highest - distinct }
 }

@@ -53,6 +53,7 @@ public final class ClusterRun: WireConnectionDelegate, TimerTarget, EventHandler
     private var printed = 0
     private var progress: ProgressPrinter
     private var barriers: BarrierCoordinator
+    private var ledger: BarrierLedger
     private var abortReason: String?
     private var signalFD: Int32 = -1
     private var heartbeat: UInt64 = 0
@@ -66,6 +67,7 @@ public final class ClusterRun: WireConnectionDelegate, TimerTarget, EventHandler
         loop = try EventLoop()
         progress = ProgressPrinter(scenario: scenario)
         barriers = BarrierCoordinator(scenario: scenario)
+        ledger = BarrierLedger(names: scenario.barrierNames)
     }
 
     /// Runs to the end on the calling thread; returns the results, or throws if the run could
@@ -198,6 +200,10 @@ public final class ClusterRun: WireConnectionDelegate, TimerTarget, EventHandler
         case let (.running, .barrierArrived(barrier, generation, count)):
             link.lastHeard = .now
             barrierArrival(BarrierCoordinator.Key(barrier: Int(barrier), generation: Int(generation)), count: Int(count))
+        case let (.running, .barrierReport(barrier, generation, loop, users, timedOut, release, first, last)):
+            ledger.add(agent: link.index, barrier: Int(barrier), generation: Int(generation), loop: Int(loop), users: Int(users),
+                       timedOut: timedOut, releaseOffset: release, firstSendOffset: first == .min ? nil : first,
+                       lastSendOffset: last == .min ? nil : last)
         case let (.running, .finished(id, timeline)) where id == runID:
             link.state = .finished
             link.timeline = timeline
@@ -428,6 +434,7 @@ public final class ClusterRun: WireConnectionDelegate, TimerTarget, EventHandler
                                  },
                                  startSpreadMicros: starts.count > 1 ? (starts.max()! - starts.min()!) / 1000 : nil)
         results.connectionTimeline = Self.mergeTimelines(links.map(\.timeline))
+        results.barriers = ledger.outcomes
         return results
     }
 

@@ -23,6 +23,11 @@ public enum ResultsDocument {
                 return m
             })),
             ("agents", .array(results.agents.map(agent))),
+            ("barriers", .array(results.barriers.map(barrier))),
+            ("order", results.totals.orderDivergence.map { o in
+                JSONValue.object([("receivers", .integer(o.receivers)), ("distinct_orders", .integer(Int64(o.orders))),
+                                  ("divergent_receivers", .integer(o.divergent))])
+            } ?? .null),
             ("connection_timeline", .array(results.connectionTimeline.enumerated().map { i, t in
                 .object([("connections", .integer(Int64(1000 * (i + 1)))), ("seconds", .double((t * 10_000).rounded() / 10_000))])
             })),
@@ -105,6 +110,22 @@ public enum ResultsDocument {
             if h.clampedCount > 0 { f.append(("clamped", .integer(h.clampedCount))) }
             f.append(("hdr", .string(h.encodeV2Base64())))
         }
+        return .object(f)
+    }
+
+    static func barrier(_ b: BarrierOutcome) -> JSONValue {
+        func us(_ ns: Int64?) -> JSONValue { ns.map { .double((Double($0) / 100).rounded() / 10) } ?? .null }
+        var f: [(key: String, value: JSONValue)] = [
+            ("name", .string(b.name)), ("generation", .integer(Int64(b.generation))), ("users", .integer(Int64(b.users))),
+            ("timed_out", .bool(b.timedOut)),
+            ("release_spread_us", us(b.releaseSpread)), ("loop_release_spread_us", us(b.loopReleaseSpread)),
+            ("send_spread_us", us(b.sendSpread)), ("slowest_loop_send_cost_us", us(b.slowestLoopSendCost)),
+        ]
+        f.append(("agents", .array(b.agentReleases.map { .object([("agent", .integer(Int64($0.agent))), ("release_offset_us", us($0.offset))]) })))
+        f.append(("loops", .array(b.loops.map { l in
+            .object([("agent", .integer(Int64(l.agent))), ("loop", .integer(Int64(l.loop))), ("users", .integer(Int64(l.users))),
+                     ("release_offset_us", us(l.releaseOffset)), ("first_send_us", us(l.firstSendOffset)), ("last_send_us", us(l.lastSendOffset))])
+        })))
         return .object(f)
     }
 

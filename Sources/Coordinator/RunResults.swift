@@ -25,6 +25,8 @@ public struct RunResults: Sendable {
     public var startSpreadMicros: Int64?
     /// Seconds after the start at which the 1000th, 2000th, ... connection was open.
     public var connectionTimeline: [Double] = []
+    /// Every barrier generation's release, as measured.
+    public var barriers: [BarrierOutcome] = []
 
     public init(scenario: Scenario, runID: String, startedAt: Double, duration: Double, status: Status,
                 abortReason: String? = nil, series: IntervalSeries, agents: [AgentResult], startSpreadMicros: Int64? = nil) {
@@ -84,5 +86,17 @@ extension MetricSet {
         counters.filter { $0.key.hasPrefix("errors.") && $0.value > 0 }
             .map { (String($0.key.dropFirst("errors.".count)), $0.value) }
             .sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
+    }
+}
+
+extension MetricSet {
+    /// Receivers' arrival orders (`delivery.order.*` fingerprints): how many receivers reported,
+    /// how many distinct orders they saw, and how many differ from the most common order.
+    public var orderDivergence: (receivers: Int64, orders: Int, divergent: Int64)? {
+        let prints = counters.filter { $0.key.hasPrefix("delivery.order.") }
+        guard !prints.isEmpty else { return nil }
+        let receivers = prints.values.reduce(0, +)
+        let common = prints.filter { $0.key != "delivery.order.other" }.values.max() ?? 0
+        return (receivers, prints.count, receivers - common)
     }
 }

@@ -32,7 +32,7 @@ public enum SummaryTable {
         let attempted = totals.counter("connections.attempted"), opened = totals.counter("connections.opened")
         out += "connections  opened \(opened) of \(attempted) attempted"
         if attempted > 0 { out += " (\(Format.percent(Double(opened) / Double(attempted))))" }
-        out += ", peak open \(totals.gauge("connections.open"))"
+        out += ", peak open \(Swift.max(totals.gauge("connections.peak"), totals.gauge("connections.open")))"
         if let last = results.connectionTimeline.last {
             out += "; \(1000 * results.connectionTimeline.count) open after \(Format.fixed(last, 2)) s"
         }
@@ -40,12 +40,28 @@ public enum SummaryTable {
         if totals.counter("delivery.received") > 0 || results.scenario.delivery != nil {
             out += "delivery     received \(totals.counter("delivery.received")), missing \(totals.counter("delivery.missing")), "
             out += "duplicated \(totals.counter("delivery.duplicated")), out of order \(totals.counter("delivery.out_of_order"))\n"
+            if let order = totals.orderDivergence {
+                out += "order        \(order.receivers) receivers saw \(order.orders) distinct order\(order.orders == 1 ? "" : "s"); \(order.divergent) differ from the most common\n"
+            }
         }
         let errors = totals.errorsByClass
         if errors.isEmpty {
             out += "errors       none\n"
         } else {
             out += "errors       " + errors.map { "\($0.name) \($0.count)" }.joined(separator: ", ") + "\n"
+        }
+        if !results.barriers.isEmpty {
+            out += "\nbarriers (offsets from the named release instant):\n"
+            for b in results.barriers.prefix(20) {
+                out += "  \(Format.left("\(b.name) #\(b.generation + 1)", 20)) \(Format.right(String(b.users), 7)) users"
+                out += "  \(results.agents.count > 1 ? "agents" : "loops") released within \(Format.micros((results.agents.count > 1 ? b.releaseSpread : b.loopReleaseSpread) / 1000))"
+                if let spread = b.sendSpread, let cost = b.slowestLoopSendCost {
+                    out += ", sends spread over \(Format.micros(spread / 1000)) (one loop's own sends: \(Format.micros(cost / 1000)))"
+                }
+                if b.timedOut { out += ", TIMED OUT" }
+                out += "\n"
+            }
+            if results.barriers.count > 20 { out += "  ... \(results.barriers.count - 20) more in results.json\n" }
         }
         if results.agents.count > 1 {
             out += "\nagents:"

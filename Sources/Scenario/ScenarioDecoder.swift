@@ -166,7 +166,7 @@ struct ScenarioDecoder {
 
         var delivery: DeliveryTracking?
         if let e = top["delivery"] {
-            let m = try mapping(e.value, allowed: ["sender", "sequence", "sent_at", "metric"], what: "delivery")
+            let m = try mapping(e.value, allowed: ["sender", "sequence", "sent_at", "metric", "order"], what: "delivery")
             guard let sender = m["sender"], let sequence = m["sequence"] else {
                 throw error(e.value, "delivery needs \"sender: FIELD\" and \"sequence: FIELD\" (top-level JSON fields of received messages)")
             }
@@ -175,7 +175,8 @@ struct ScenarioDecoder {
             if sentAt != nil && metric == nil { metric = "delivery" }
             delivery = DeliveryTracking(senderField: try text(sender.value, what: "the sender field"),
                                         sequenceField: try text(sequence.value, what: "the sequence field"),
-                                        sentAtField: sentAt, latencyMetric: metric)
+                                        sentAtField: sentAt, latencyMetric: metric,
+                                        order: try m["order"].map { (x) throws(ScenarioError) in try bool(x.value, what: "order") } ?? false)
         }
 
         var options = RunOptions()

@@ -245,6 +245,9 @@ public struct DeliveryTracking: Sendable, Equatable {
     public var sentAtField: String?
     /// Metric the one-way latency is recorded in.
     public var latencyMetric: String?
+    /// Fingerprint each receiver's arrival order, so receivers that saw a different order can be
+    /// counted (`delivery.order.*` counters).
+    public var order: Bool = false
 }
 
 /// What to do when an agent is lost mid-run.

@@ -3,7 +3,8 @@
 /// Placeholders: `seq` (the virtual user's send counter, from 1), `now_us` / `now_ms` (wall clock
 /// when the message is built), `vu` (virtual user number, unique across agents), `iteration`
 /// (loop iteration, from 1), `agent` (agent number), `phase` (phase name), `user.FIELD` (feeder
-/// column), `random(A,B)` (integer in A...B), `random_string(N)` (N letters and digits), `uuid`.
+/// column), `random(A,B)` (integer in A...B), `random_string(N)` (N letters and digits), `uuid`,
+/// `run` (the run's identifier, the same on every agent), `users` (the planned number of users).
 public struct Template: Sendable, Equatable, CustomStringConvertible {
     public enum Segment: Sendable, Equatable {
         case literal([UInt8])
@@ -18,6 +19,10 @@ public struct Template: Sendable, Equatable, CustomStringConvertible {
         case randomInt(Int64, Int64)
         case randomString(Int)
         case uuid
+        /// The run's identifier (the same on every agent).
+        case run
+        /// The scenario's planned number of users (its largest phase).
+        case users
     }
 
     public let segments: [Segment]
@@ -79,7 +84,7 @@ public struct Template: Sendable, Equatable, CustomStringConvertible {
     }
 
     static let placeholderNames = ["seq", "now_us", "now_ms", "vu", "iteration", "agent", "phase", "user.FIELD",
-                                   "random(A,B)", "random_string(N)", "uuid"]
+                                   "random(A,B)", "random_string(N)", "uuid", "run", "users"]
 
     private static func placeholder(_ name: String, feederColumns: [String]?, fail: (String) -> ScenarioError) throws(ScenarioError) -> Segment {
         switch name {
@@ -91,6 +96,8 @@ public struct Template: Sendable, Equatable, CustomStringConvertible {
         case "agent": return .agent
         case "phase": return .phase
         case "uuid": return .uuid
+        case "run": return .run
+        case "users": return .users
         default: break
         }
         if name.hasPrefix("user.") {
@@ -114,7 +121,7 @@ public struct Template: Sendable, Equatable, CustomStringConvertible {
             }
             return .randomString(n)
         }
-        let hint = Suggest.closest(to: name, among: ["seq", "now_us", "now_ms", "vu", "iteration", "agent", "phase", "uuid"])
+        let hint = Suggest.closest(to: name, among: ["seq", "now_us", "now_ms", "vu", "iteration", "agent", "phase", "uuid", "run", "users"])
             .map { " (did you mean {{\($0)}}?)" } ?? ""
         throw fail("unknown placeholder {{\(name)}}\(hint); known: \(placeholderNames.map { "{{\($0)}}" }.joined(separator: ", "))")
     }
@@ -146,6 +153,8 @@ public struct Template: Sendable, Equatable, CustomStringConvertible {
                 Self.appendDecimal(a &+ Int64(bitPattern: r), to: &out)
             case let .randomString(n):
                 for _ in 0..<n { out.append(Self.alphabet[Int(context.nextRandom() % 62)]) }
+            case .run: out.append(contentsOf: context.runID.utf8)
+            case .users: Self.appendDecimal(context.users, to: &out)
             case .uuid:
                 let hi = context.nextRandom(), lo = context.nextRandom()
                 Self.appendUUID(hi: (hi & ~0xF000) | 0x4000, lo: (lo & ~(0xC << 60)) | (0x8 << 60), to: &out)
@@ -204,6 +213,8 @@ public struct RenderContext {
     public var phaseName: String = ""
     public var nowMicros: Int64 = 0
     public var row: [String]?
+    public var runID: String = ""
+    public var users: Int64 = 0
     public var randomState: UInt64
 
     public init(seed: UInt64) { randomState = seed | 1 }

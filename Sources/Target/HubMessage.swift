@@ -6,10 +6,10 @@ import ByteCoding
 enum HubMessage: Equatable {
     /// A message for the members of `topic` ("room/NAME", "chat", "private/ID") on other workers.
     case publish(topic: String, text: Bool, payload: [UInt8])
-    /// Increment the shared /state counter by `count` (worker to hub).
-    case increment(count: UInt64)
+    /// Increment the shared /state counter `name` by `count` (worker to hub).
+    case increment(name: String, count: UInt64)
     /// The shared counter's new value (hub to every worker).
-    case stateValue(UInt64)
+    case stateValue(name: String, value: UInt64)
     /// A worker's metrics counters (worker to hub), in `TargetMetrics.Counter` order.
     case counters(worker: Int, values: [Int64])
     /// Every worker's counters summed (hub to every worker).
@@ -26,11 +26,13 @@ enum HubMessage: Equatable {
             w.writeLengthPrefixed(topic)
             w.write(text)
             w.writeLengthPrefixed(payload)
-        case let .increment(count):
+        case let .increment(name, count):
             w.write(Kind.increment.rawValue)
+            w.writeLengthPrefixed(name)
             w.writeVarUInt(count)
-        case let .stateValue(value):
+        case let .stateValue(name, value):
             w.write(Kind.stateValue.rawValue)
+            w.writeLengthPrefixed(name)
             w.writeVarUInt(value)
         case let .counters(worker, values):
             w.write(Kind.counters.rawValue)
@@ -55,9 +57,9 @@ enum HubMessage: Equatable {
             return .publish(topic: try r.readLengthPrefixedString(), text: try r.readBool(),
                             payload: try r.readLengthPrefixedBytes(limit: 64 << 20))
         case .increment:
-            return .increment(count: try r.readVarUInt())
+            return .increment(name: try r.readLengthPrefixedString(), count: try r.readVarUInt())
         case .stateValue:
-            return .stateValue(try r.readVarUInt())
+            return .stateValue(name: try r.readLengthPrefixedString(), value: try r.readVarUInt())
         case .counters, .totals:
             let first = try r.readVarInt(limit: 1 << 20, field: "worker")
             let n = try r.readVarInt(limit: 256, field: "counter count")

@@ -172,43 +172,55 @@ final class CounterHandler: RouteHandler, TimerTarget {
     }
 }
 
-/// `/state`: a counter shared by every client of every worker. `{"op":"increment"}` adds one and
-/// every client receives `{"type":"state","value":N}`; `{"op":"get"}` answers the sender only.
+/// `/state?name=NAME`: a counter shared by every client of every worker (one per name, default
+/// "default"). `{"op":"increment"}` adds one and every client of that name receives
+/// `{"type":"state","value":N}`; `{"op":"get"}` answers the sender only.
 final class StateHandler: RouteHandler {
-    private var members = Members()
-    private(set) var value: UInt64 = 0
+    private var members: [String: Members] = [:]
+    private var nameOf: [ObjectIdentifier: String] = [:]
+    private(set) var values: [String: UInt64] = [:]
 
-    override func joined(_ connection: WebSocketConnection) {
-        members.insert(connection)
-        sendValue(to: connection)
+    func register(_ connection: WebSocketConnection, name: String) {
+        nameOf[ObjectIdentifier(connection)] = name
     }
 
-    override func left(_ connection: WebSocketConnection) { members.remove(connection) }
+    override func joined(_ connection: WebSocketConnection) {
+        let name = nameOf[ObjectIdentifier(connection)] ?? "default"
+        members[name, default: Members()].insert(connection)
+        sendValue(name, to: connection)
+    }
+
+    override func left(_ connection: WebSocketConnection) {
+        guard let name = nameOf.removeValue(forKey: ObjectIdentifier(connection)) else { return }
+        members[name]?.remove(connection)
+        if members[name]?.isEmpty == true { members[name] = nil }
+    }
 
     override func received(_ payload: UnsafeRawBufferPointer, opcode: Opcode, from connection: WebSocketConnection) {
+        let name = nameOf[ObjectIdentifier(connection)] ?? "default"
         switch JSONScanner.string("op", in: payload) {
         case "increment":
             if app.hasHub {
-                app.hubIncrement()
+                app.hubIncrement(name)
             } else {
-                update(to: value + 1)
+                update(name, to: (values[name] ?? 0) + 1)
             }
         case "get":
-            sendValue(to: connection)
+            sendValue(name, to: connection)
         default:
             app.metrics.add(.badRequests)
             app.sendText("{\"error\":\"expected {\\\"op\\\": \\\"increment\\\"} or {\\\"op\\\": \\\"get\\\"}\"}", to: connection)
         }
     }
 
-    /// Sets the value (from the hub, or locally) and tells every local client.
-    func update(to newValue: UInt64) {
-        value = newValue
-        for member in members.all { sendValue(to: member) }
+    /// Sets counter `name` (from the hub, or locally) and tells every local client of it.
+    func update(_ name: String, to newValue: UInt64) {
+        values[name] = newValue
+        for member in members[name]?.all ?? Members().all { sendValue(name, to: member) }
     }
 
-    private func sendValue(to connection: WebSocketConnection) {
-        app.sendText("{\"type\":\"state\",\"value\":\(value)}", to: connection)
+    private func sendValue(_ name: String, to connection: WebSocketConnection) {
+        app.sendText("{\"type\":\"state\",\"value\":\(values[name] ?? 0)}", to: connection)
     }
 }
 

@@ -69,6 +69,7 @@ final class TargetApplication: WebSocketRouter {
         case "/counter":
             return .upgrade(counter, subprotocol: nil)
         case "/state":
+            state.register(connection, name: request.queryParameter("name") ?? "default")
             return .upgrade(state, subprotocol: nil)
         case "/private":
             guard let user = request.queryParameter("user"), !user.isEmpty else {
@@ -83,7 +84,7 @@ final class TargetApplication: WebSocketRouter {
                 return .upgrade(rooms, subprotocol: nil)
             }
             metrics.add(.badRequests)
-            let paths = "/, /echo, /rooms/NAME, /chat?name=NAME, /delay?ms=N, /counter, /state, /private?user=ID, /health, /metrics"
+            let paths = "/, /echo, /rooms/NAME, /chat?name=NAME, /delay?ms=N, /counter, /state?name=NAME, /private?user=ID, /health, /metrics"
             return .respond(status: 404, contentType: "text/plain; charset=utf-8", body: Array("no such path \(path); paths: \(paths)\n".utf8))
         }
     }
@@ -156,7 +157,7 @@ final class TargetApplication: WebSocketRouter {
         hub?.send(.publish(topic: topic, text: text, payload: Array(payload)))
     }
 
-    func hubIncrement() { hub?.send(.increment(count: 1)) }
+    func hubIncrement(_ name: String) { hub?.send(.increment(name: name, count: 1)) }
 
     private func hubMessage(_ message: HubMessage) {
         switch message {
@@ -171,8 +172,8 @@ final class TargetApplication: WebSocketRouter {
                     privateMessages.deliver(bytes, opcode: opcode, user: String(topic.dropFirst(8)))
                 }
             }
-        case let .stateValue(value):
-            state.update(to: value)
+        case let .stateValue(name, value):
+            state.update(name, to: value)
         case let .totals(_, values):
             totals = values
         case .increment, .counters:

@@ -14,7 +14,7 @@ final class TargetSupervisor: EventHandler {
     private var links: [HubLink?] = []
     private var pids: [Int32] = []
     private var counters: [[Int64]] = []
-    private var stateValue: UInt64 = 0
+    private var stateValues: [String: UInt64] = [:]
     private var signalFD: Int32 = -1
     private var stopping = false
     private var exitCode: Int32 = 0
@@ -65,9 +65,10 @@ final class TargetSupervisor: EventHandler {
         switch message {
         case .publish:
             for (i, link) in links.enumerated() where i != worker { link?.send(message) }
-        case let .increment(count):
-            stateValue += count
-            for link in links { link?.send(.stateValue(stateValue)) }
+        case let .increment(name, count):
+            let value = (stateValues[name] ?? 0) + count
+            stateValues[name] = value
+            for link in links { link?.send(.stateValue(name: name, value: value)) }
         case let .counters(index, values):
             if counters.indices.contains(index) { counters[index] = values }
         case .stateValue, .totals:

@@ -196,6 +196,30 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
         return writeFrame(opcode, payload, fin: fin)
     }
 
+    /// A complete frame (header, masked payload for clients) built now, to be sent later with
+    /// `sendPrepared` at an exact instant: the release of a barrier costs one write per user.
+    public func prepareFrame(_ opcode: Opcode, _ payload: UnsafeRawBufferPointer) -> [UInt8] {
+        let key: UInt32? = role == .client ? UInt32(truncatingIfNeeded: loop.nextRandom()) : nil
+        let header = FrameHeader(fin: true, opcode: opcode.rawValue, maskingKey: key, payloadLength: UInt64(payload.count))
+        var frame = [UInt8](repeating: 0, count: header.length + payload.count)
+        frame.withUnsafeMutableBytes { buffer in
+            let n = header.encode(into: buffer.baseAddress!)
+            if let key {
+                Masking.copy(payload, to: buffer.baseAddress! + n, key: key)
+            } else if payload.count > 0 {
+                (buffer.baseAddress! + n).copyMemory(from: payload.baseAddress!, byteCount: payload.count)
+            }
+        }
+        return frame
+    }
+
+    /// Sends a frame made by `prepareFrame`. False if the connection is not open.
+    @discardableResult
+    public func sendPrepared(_ frame: [UInt8]) -> Bool {
+        guard phase == .open else { return false }
+        return frame.withUnsafeBytes { write($0) }
+    }
+
     /// Sends a text message from a String (convenience, off the hot path).
     @discardableResult
     public func send(text: String) -> Bool {

@@ -43,6 +43,10 @@ public enum WireMessage: Equatable, Sendable {
     case barrierArrived(barrier: UInt32, generation: UInt32, count: UInt32)
     /// Coordinator to agent: release (barrier, generation) at this agent-clock wall instant.
     case barrierRelease(barrier: UInt32, generation: UInt32, atAgentWall: Int64, timedOut: Bool)
+    /// Agent to coordinator: how one of its loops released a barrier generation (offsets in ns
+    /// from the named instant; `Int64.min` for "no send").
+    case barrierReport(barrier: UInt32, generation: UInt32, loop: UInt16, users: UInt32, timedOut: Bool,
+                       releaseOffset: Int64, firstSendOffset: Int64, lastSendOffset: Int64)
     /// Agent to coordinator: something worth telling the user (a warning or an error).
     case event(level: EventLevel, message: String)
     /// Coordinator to agent: stop the load now.
@@ -136,7 +140,7 @@ public enum WireMessage: Equatable, Sendable {
 
     private enum Kind: UInt8 {
         case hello = 1, authenticate, authenticated, capacity, clockProbe, clockReply, prepare, prepared, start, started,
-             heartbeat, clockOffset, stats, barrierArrived, barrierRelease, event, stop, finished, error
+             heartbeat, clockOffset, stats, barrierArrived, barrierRelease, event, stop, finished, error, barrierReport
     }
 
     /// A short name for logs and errors.
@@ -157,6 +161,7 @@ public enum WireMessage: Equatable, Sendable {
         case .stats: return "stats"
         case .barrierArrived: return "barrier arrival"
         case .barrierRelease: return "barrier release"
+        case .barrierReport: return "barrier report"
         case .event: return "event"
         case .stop: return "stop"
         case .finished: return "finished"
@@ -249,6 +254,16 @@ public enum WireMessage: Equatable, Sendable {
             w.writeVarUInt(UInt64(generation))
             w.writeLittleEndian(at)
             w.write(timedOut)
+        case let .barrierReport(barrier, generation, loop, users, timedOut, release, first, last):
+            w.write(Kind.barrierReport.rawValue)
+            w.writeVarUInt(UInt64(barrier))
+            w.writeVarUInt(UInt64(generation))
+            w.writeLittleEndian(loop)
+            w.writeVarUInt(UInt64(users))
+            w.write(timedOut)
+            w.writeVarInt(release)
+            w.writeVarInt(first)
+            w.writeVarInt(last)
         case let .event(level, message):
             w.write(Kind.event.rawValue)
             w.write(level.rawValue)
@@ -394,6 +409,13 @@ public enum WireMessage: Equatable, Sendable {
             return .barrierRelease(barrier: UInt32(try r.readVarInt(limit: Int(UInt32.max), field: "barrier")),
                                    generation: UInt32(try r.readVarInt(limit: Int(UInt32.max), field: "generation")),
                                    atAgentWall: try r.readLittleEndian(Int64.self), timedOut: try r.readBool())
+        case .barrierReport:
+            return .barrierReport(barrier: UInt32(try r.readVarInt(limit: Int(UInt32.max), field: "barrier")),
+                                  generation: UInt32(try r.readVarInt(limit: Int(UInt32.max), field: "generation")),
+                                  loop: try r.readLittleEndian(UInt16.self),
+                                  users: UInt32(try r.readVarInt(limit: Int(UInt32.max), field: "users")),
+                                  timedOut: try r.readBool(), releaseOffset: try r.readVarInt(),
+                                  firstSendOffset: try r.readVarInt(), lastSendOffset: try r.readVarInt())
         case .event:
             let levelByte = try r.readByte()
             guard let level = EventLevel(rawValue: levelByte) else { throw WireError("unknown event level \(levelByte)") }

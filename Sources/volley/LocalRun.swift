@@ -35,14 +35,14 @@ enum LocalRun {
         defer { Glibc.close(signalFD) }
 
         let engine: LoadEngine
+        let runID = Files.randomID()
         do {
-            engine = try LoadEngine(scenario: scenario, slice: .whole(scenario), loops: settings.loops)
+            engine = try LoadEngine(scenario: scenario, slice: .whole(scenario), loops: settings.loops, runID: runID)
             try engine.prepare()
         } catch {
             Log.error("volley run: \(error)")
             return ExitCode.couldNotRun
         }
-        let runID = Files.randomID()
         let startWall = WallClock.secondsSinceEpoch() + 0.05
         let start = Instant.now.advanced(by: Nanoseconds.milliseconds(50))
         if !settings.quiet {
@@ -51,6 +51,13 @@ enum LocalRun {
         engine.start(at: start)
 
         var series = IntervalSeries()
+        var ledger = BarrierLedger(names: scenario.barrierNames)
+        func takeReleases() {
+            for r in engine.drainBarrierReleases() {
+                ledger.add(agent: 0, barrier: r.barrier, generation: r.generation, loop: r.loop, users: r.users, timedOut: r.timedOut,
+                           releaseOffset: r.releaseOffset, firstSendOffset: r.firstSendOffset, lastSendOffset: r.lastSendOffset)
+            }
+        }
         var progress = ProgressPrinter(scenario: scenario)
         var second = 0
         var aborted: String?
@@ -71,12 +78,14 @@ enum LocalRun {
             }
             if Instant.now < boundary { continue }
             let set = engine.collect()
+            takeReleases()
             series.merge(set, at: second)
             if !settings.quiet { progress.show(second: second, set: set) }
             second += 1
             if engine.isFinished { break }
         }
         let final = engine.collect()
+        takeReleases()
         if !final.isEmpty { series.merge(final, at: Swift.max(0, second - 1)) }
         let timeline = engine.connectionTimeline().map { Double($0) / 1e9 }
         engine.shutdown()
@@ -88,6 +97,7 @@ enum LocalRun {
                                  agents: [AgentResult(index: 0, name: "local", host: Host.name, series: series)])
         var withTimeline = results
         withTimeline.connectionTimeline = timeline
+        withTimeline.barriers = ledger.outcomes
         return Reporting.finish(withTimeline, settings: settings)
     }
 }

@@ -68,13 +68,13 @@ struct AgentTests {
         m.add(.errorRefused)
         m.add(named: "errors.handshake_status.403")
         m.measures[0].record(1500)
-        m.connectionsOpen = 4
+        for _ in 0..<4 { m.opened() }
         let first = m.drain()
         #expect(first.counter("messages.sent") == 3 && first.counter("errors.refused") == 1)
         #expect(first.counter("errors.handshake_status.403") == 1)
         #expect(first.histograms["rtt"]?.totalCount == 1 && first.gauge("connections.open") == 4)
         let second = m.drain()
         #expect(second.counter("messages.sent") == 0 && second.histograms["rtt"]?.totalCount == 0)
-        #expect(second.gauge("connections.open") == 4)
+        #expect(second.gauge("connections.open") == 4 && first.gauge("connections.peak") == 4)
     }
 }

@@ -1,0 +1,27 @@
+/// What one event loop did at one barrier release: when it released (relative to the named
+/// instant) and when its users' first and last sends went out.
+public struct BarrierRelease: Sendable, Equatable {
+    public var barrier: Int
+    public var generation: Int
+    public var loop: Int
+    /// Users released by this loop.
+    public var users: Int
+    public var timedOut: Bool
+    /// Nanoseconds from the named instant to the actual release.
+    public var releaseOffset: Int64
+    /// Nanoseconds from the named instant to the first and last send (nil: nobody sent right away).
+    public var firstSendOffset: Int64?
+    public var lastSendOffset: Int64?
+
+    public init(barrier: Int, generation: Int, loop: Int, users: Int, timedOut: Bool, releaseOffset: Int64,
+                firstSendOffset: Int64?, lastSendOffset: Int64?) {
+        self.barrier = barrier
+        self.generation = generation
+        self.loop = loop
+        self.users = users
+        self.timedOut = timedOut
+        self.releaseOffset = releaseOffset
+        self.firstSendOffset = firstSendOffset
+        self.lastSendOffset = lastSendOffset
+    }
+}
