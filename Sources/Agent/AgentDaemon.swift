@@ -250,6 +250,7 @@ final class AgentSession: WireConnectionDelegate, TimerTarget {
                 }
                 return try Feeder.parse(f.text, file: f.name)
             }
+            if p.peakConnections > 0 { scenario = scenario.scaled(toPeakConnections: Int(p.peakConnections)) }
             if !p.targetOverride.isEmpty {
                 scenario.targets = try p.targetOverride.map { (url) throws(ScenarioError) in
                     try Template(url, file: "--target", line: 1, column: 1, feederColumns: scenario.feeder?.columns)
@@ -375,11 +376,7 @@ final class AgentSession: WireConnectionDelegate, TimerTarget {
     }
 
     private func sendBarrierReports(_ run: Run) {
-        for r in run.engine.drainBarrierReleases() {
-            connection?.send(.barrierReport(barrier: UInt32(r.barrier), generation: UInt32(r.generation), loop: UInt16(r.loop),
-                                            users: UInt32(r.users), timedOut: r.timedOut, releaseOffset: r.releaseOffset,
-                                            firstSendOffset: r.firstSendOffset ?? .min, lastSendOffset: r.lastSendOffset ?? .min))
-        }
+        for release in run.engine.drainBarrierReleases() { connection?.send(.barrierReport(release)) }
     }
 
     /// Stops the run at once (the agent is shutting down).

@@ -31,7 +31,7 @@ public final class LocalBarrierService: BarrierService {
     /// How far ahead of the decision the release instant is named.
     private let lead: Int64
 
-    public init(scenario: Scenario, lead: Int64 = Nanoseconds.milliseconds(2)) {
+    public init(scenario: Scenario, lead: Int64 = Nanoseconds.milliseconds(5)) {
         var steps: [BarrierStep] = []
         func visit(_ list: [Step]) {
             for s in list {

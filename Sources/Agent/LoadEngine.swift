@@ -4,6 +4,7 @@ import Scenario
 import Stats
 import Synchronization
 import WebSocket
+import WireProtocol
 
 /// Why a load engine could not start.
 public struct EngineError: Error, CustomStringConvertible {

@@ -1,4 +1,6 @@
+import Glibc
 import JSON
+import WireProtocol
 import Net
 import Scenario
 import Stats
@@ -98,6 +100,13 @@ final class LoopDriver: TimerTarget {
 
     /// How long before a start or release instant the loop wakes to spin the rest of the way.
     static let earlyWake = Nanoseconds.microseconds(200)
+
+    /// Spins until `instant` (the loop woke `earlyWake` before it): a timer alone lands tens
+    /// of microseconds late (`volley-bench release`).
+    func waitUntil(_ instant: Instant) {
+        while clock.now() < instant {}
+    }
+
     static let beginToken: UInt64 = 1
 
     /// The run's start on this loop's clock, in nanoseconds.
@@ -110,7 +119,7 @@ final class LoopDriver: TimerTarget {
         switch state {
         case .running:
             if token == Self.beginToken && !began {
-                while clock.now() < start {}
+                waitUntil(start)
                 tick(clock.now())
                 return
             }
@@ -152,7 +161,11 @@ final class LoopDriver: TimerTarget {
             for _ in 0..<(users.count - target) { stopUser(users[users.count - 1]) }
         } else if users.count < target && now.nanoseconds >= backoffUntil {
             let room = Swift.max(0, maxConnecting - connecting)
-            for _ in 0..<Swift.min(room, target - users.count) { startUser() }
+            var sharing = CoreSharing(start: now)
+            for _ in 0..<Swift.min(room, target - users.count) {
+                startUser()
+                sharing.pass(clock: clock)
+            }
         }
         if now.nanoseconds - lastSweep >= Self.sweepInterval {
             lastSweep = now.nanoseconds
@@ -384,29 +397,37 @@ final class LoopDriver: TimerTarget {
     func release(barrier: Int, generation: Int, at instant: Instant, timedOut: Bool) {
         let key = BarrierKey(barrier: barrier, generation: generation)
         let lead = clock.now().nanoseconds(to: instant)
-        if let waiters = barrierWaiters[key], lead > 0 {
-            let wall = wallMicros() + lead / 1000
+        // Frames are prepared even for a release that arrives late (a starved control loop),
+        // so that every release goes out the same way and is measured the same way.
+        if let waiters = barrierWaiters[key] {
+            let wall = wallMicros() + Swift.max(0, lead) / 1000
             for user in waiters { user.prepareForRelease(wallMicros: wall) }
         }
         let wake = instant.advanced(by: -Self.earlyWake)
         loop.schedule(after: Swift.max(0, clock.now().nanoseconds(to: wake))) { [self] in
-            while clock.now() < instant {}
+            waitUntil(instant)
             let releasedAt = clock.now()
+            let cpuBefore = ThreadCPUClock.now()
             guard let waiters = barrierWaiters.removeValue(forKey: key), !waiters.isEmpty else { return }
             var first: Int64?
             var last: Int64?
+            // Loops and agents sharing cores take turns, so their releases all begin on time
+            // and their sends interleave, as on separate hosts.
+            var sharing = CoreSharing(start: releasedAt)
             for user in waiters {
                 if let sent = user.released(at: releasedAt.nanoseconds, timedOut: timedOut) {
                     if first == nil { first = sent }
                     last = sent
                 }
+                sharing.pass(clock: clock)
             }
+            let cost = ThreadCPUClock.now() - cpuBefore
             metrics.barrierRelease.record(instant.microseconds(to: releasedAt))
             metrics.add(.barrierReleases)
             releases.append(BarrierRelease(barrier: barrier, generation: generation, loop: index, users: waiters.count,
                                            timedOut: timedOut, releaseOffset: instant.nanoseconds(to: releasedAt),
                                            firstSendOffset: first.map { $0 - instant.nanoseconds },
-                                           lastSendOffset: last.map { $0 - instant.nanoseconds }))
+                                           lastSendOffset: last.map { $0 - instant.nanoseconds }, sendCost: cost))
         }
     }
 

@@ -1,22 +1,17 @@
+import WireProtocol
+
 /// How one barrier generation released across the run: per agent and loop, when the release
 /// happened and when the users' sends went out, relative to the named instant (coordinator
 /// time, through each agent's clock offset).
 public struct BarrierOutcome: Sendable, Equatable {
+    /// One loop's release, with the agent it ran on.
     public struct LoopRelease: Sendable, Equatable {
         public var agent: Int
-        public var loop: Int
-        public var users: Int
-        public var releaseOffset: Int64
-        public var firstSendOffset: Int64?
-        public var lastSendOffset: Int64?
+        public var release: BarrierRelease
 
-        public init(agent: Int, loop: Int, users: Int, releaseOffset: Int64, firstSendOffset: Int64?, lastSendOffset: Int64?) {
+        public init(agent: Int, release: BarrierRelease) {
             self.agent = agent
-            self.loop = loop
-            self.users = users
-            self.releaseOffset = releaseOffset
-            self.firstSendOffset = firstSendOffset
-            self.lastSendOffset = lastSendOffset
+            self.release = release
         }
     }
 
@@ -33,35 +28,36 @@ public struct BarrierOutcome: Sendable, Equatable {
     }
 
     /// Users released.
-    public var users: Int { loops.reduce(0) { $0 + $1.users } }
+    public var users: Int { loops.reduce(0) { $0 + $1.release.users } }
 
     /// Each agent's release: its earliest loop's offset.
     public var agentReleases: [(agent: Int, offset: Int64)] {
-        Dictionary(grouping: loops, by: \.agent).map { ($0.key, $0.value.map(\.releaseOffset).min()!) }.sorted { $0.agent < $1.agent }
+        Dictionary(grouping: loops, by: \.agent)
+            .map { ($0.key, $0.value.map(\.release.releaseOffset).min()!) }
+            .sorted { $0.agent < $1.agent }
     }
 
     /// Nanoseconds between the earliest and latest agent release.
-    public var releaseSpread: Int64 {
-        let offsets = agentReleases.map(\.offset)
-        return (offsets.max() ?? 0) - (offsets.min() ?? 0)
-    }
+    public var releaseSpread: Int64 { spread(agentReleases.map(\.offset)) }
 
     /// Nanoseconds between the earliest and latest loop release (all agents).
-    public var loopReleaseSpread: Int64 {
-        (loops.map(\.releaseOffset).max() ?? 0) - (loops.map(\.releaseOffset).min() ?? 0)
-    }
+    public var loopReleaseSpread: Int64 { spread(loops.map(\.release.releaseOffset)) }
 
     /// Nanoseconds from the first user's send to the last one's, anywhere.
     public var sendSpread: Int64? {
-        let firsts = loops.compactMap(\.firstSendOffset), lasts = loops.compactMap(\.lastSendOffset)
+        let firsts = loops.compactMap(\.release.firstSendOffset), lasts = loops.compactMap(\.release.lastSendOffset)
         guard let first = firsts.min(), let last = lasts.max() else { return nil }
         return last - first
     }
 
-    /// The longest time one loop took to make its own sends: what the writes themselves cost.
-    public var slowestLoopSendCost: Int64? {
-        loops.compactMap { l in l.firstSendOffset.flatMap { f in l.lastSendOffset.map { $0 - f } } }.max()
-    }
+    /// The most CPU time one loop spent making its sends: the floor of the send spread on
+    /// hosts with a core per loop.
+    public var slowestLoopSendCost: Int64 { loops.map(\.release.sendCost).max() ?? 0 }
+
+    /// CPU time all loops spent making their sends.
+    public var totalSendCost: Int64 { loops.reduce(0) { $0 + $1.release.sendCost } }
+
+    private func spread(_ offsets: [Int64]) -> Int64 { (offsets.max() ?? 0) - (offsets.min() ?? 0) }
 }
 
 /// Collects loops' release reports into outcomes, one per (barrier, generation).
@@ -71,14 +67,13 @@ public struct BarrierLedger: Sendable {
 
     public init(names: [String]) { self.names = names }
 
-    public mutating func add(agent: Int, barrier: Int, generation: Int, loop: Int, users: Int, timedOut: Bool,
-                             releaseOffset: Int64, firstSendOffset: Int64?, lastSendOffset: Int64?) {
-        let key = BarrierCoordinator.Key(barrier: barrier, generation: generation)
-        var outcome = byKey[key] ?? BarrierOutcome(name: barrier < names.count ? names[barrier] : "barrier \(barrier)",
-                                                   generation: generation, timedOut: false, loops: [])
-        outcome.timedOut = outcome.timedOut || timedOut
-        outcome.loops.append(.init(agent: agent, loop: loop, users: users, releaseOffset: releaseOffset,
-                                   firstSendOffset: firstSendOffset, lastSendOffset: lastSendOffset))
+    /// Adds one loop's report from agent `agent`, whose offsets are already in coordinator time.
+    public mutating func add(agent: Int, _ release: BarrierRelease) {
+        let key = BarrierCoordinator.Key(barrier: release.barrier, generation: release.generation)
+        let name = release.barrier < names.count ? names[release.barrier] : "barrier \(release.barrier)"
+        var outcome = byKey[key] ?? BarrierOutcome(name: name, generation: release.generation, timedOut: false, loops: [])
+        outcome.timedOut = outcome.timedOut || release.timedOut
+        outcome.loops.append(.init(agent: agent, release: release))
         byKey[key] = outcome
     }
 

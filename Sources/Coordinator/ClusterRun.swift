@@ -200,10 +200,8 @@ public final class ClusterRun: WireConnectionDelegate, TimerTarget, EventHandler
         case let (.running, .barrierArrived(barrier, generation, count)):
             link.lastHeard = .now
             barrierArrival(BarrierCoordinator.Key(barrier: Int(barrier), generation: Int(generation)), count: Int(count))
-        case let (.running, .barrierReport(barrier, generation, loop, users, timedOut, release, first, last)):
-            ledger.add(agent: link.index, barrier: Int(barrier), generation: Int(generation), loop: Int(loop), users: Int(users),
-                       timedOut: timedOut, releaseOffset: release, firstSendOffset: first == .min ? nil : first,
-                       lastSendOffset: last == .min ? nil : last)
+        case let (.running, .barrierReport(release)):
+            ledger.add(agent: link.index, release)
         case let (.running, .finished(id, timeline)) where id == runID:
             link.state = .finished
             link.timeline = timeline
@@ -296,7 +294,8 @@ public final class ClusterRun: WireConnectionDelegate, TimerTarget, EventHandler
             link.connection?.send(.prepare(.init(runID: runID, scenarioFile: scenario.file, scenarioSource: scenario.source,
                                                  feeder: settings.feeder, slice: slices[i], seed: UInt64(i + 1) &* 0x9E37_79B9,
                                                  leaseMillis: settings.leaseMillis, loops: settings.loopsPerAgent,
-                                                 targetOverride: settings.targetOverride)))
+                                                 targetOverride: settings.targetOverride,
+                                                 peakConnections: UInt32(clamping: scenario.peakConnections))))
         }
         stageDeadline = Instant.now.advanced(by: Nanoseconds.seconds(30))
     }
@@ -395,7 +394,7 @@ public final class ClusterRun: WireConnectionDelegate, TimerTarget, EventHandler
     /// agent's own clock.
     private func release(_ key: BarrierCoordinator.Key, timedOut: Bool, lead: Int64? = nil) {
         let worst = links.filter { $0.state == .running }.map { ($0.clock.best?.roundTrip ?? 0) / 2 }.max() ?? 0
-        let ahead = lead ?? Swift.max(Nanoseconds.milliseconds(3), 3 * worst + Nanoseconds.milliseconds(1))
+        let ahead = lead ?? Swift.max(Nanoseconds.milliseconds(10), 3 * worst + Nanoseconds.milliseconds(1))
         let at = WallClock.nanosecondsSinceEpoch() + ahead
         for link in links where link.state == .running {
             link.connection?.send(.barrierRelease(barrier: UInt32(key.barrier), generation: UInt32(key.generation),
@@ -430,6 +429,7 @@ public final class ClusterRun: WireConnectionDelegate, TimerTarget, EventHandler
                                                          clockOffset: link.clock.best?.offset, clockRoundTrip: link.clock.best?.roundTrip)
                                      a.controlBytesReceived = link.bytesReceived
                                      a.controlBytesSent = link.bytesSent
+                                     a.startOffset = link.actualStart.map { $0 - startWall }
                                      return a
                                  },
                                  startSpreadMicros: starts.count > 1 ? (starts.max()! - starts.min()!) / 1000 : nil)

@@ -120,11 +120,14 @@ public enum ResultsDocument {
             ("timed_out", .bool(b.timedOut)),
             ("release_spread_us", us(b.releaseSpread)), ("loop_release_spread_us", us(b.loopReleaseSpread)),
             ("send_spread_us", us(b.sendSpread)), ("slowest_loop_send_cost_us", us(b.slowestLoopSendCost)),
+            ("total_send_cost_us", us(b.totalSendCost)),
         ]
         f.append(("agents", .array(b.agentReleases.map { .object([("agent", .integer(Int64($0.agent))), ("release_offset_us", us($0.offset))]) })))
         f.append(("loops", .array(b.loops.map { l in
-            .object([("agent", .integer(Int64(l.agent))), ("loop", .integer(Int64(l.loop))), ("users", .integer(Int64(l.users))),
-                     ("release_offset_us", us(l.releaseOffset)), ("first_send_us", us(l.firstSendOffset)), ("last_send_us", us(l.lastSendOffset))])
+            .object([("agent", .integer(Int64(l.agent))), ("loop", .integer(Int64(l.release.loop))),
+                     ("users", .integer(Int64(l.release.users))), ("release_offset_us", us(l.release.releaseOffset)),
+                     ("first_send_us", us(l.release.firstSendOffset)), ("last_send_us", us(l.release.lastSendOffset)),
+                     ("send_cost_us", us(l.release.sendCost))])
         })))
         return .object(f)
     }
@@ -139,6 +142,7 @@ public enum ResultsDocument {
         if let lost = a.lostAt { f.append(("lost_at_seconds", .double((lost * 1000).rounded() / 1000))) }
         if let reason = a.lostReason { f.append(("lost_reason", .string(reason))) }
         if let o = a.clockOffset { f.append(("clock_offset_us", .double(Double(o) / 1000))) }
+        if let s = a.startOffset { f.append(("start_offset_us", .double((Double(s) / 100).rounded() / 10))) }
         if let rtt = a.clockRoundTrip { f.append(("clock_probe_rtt_us", .double(Double(rtt) / 1000))) }
         if a.controlBytesReceived > 0 {
             f.append(("control_bytes_received", .integer(Int64(a.controlBytesReceived))))

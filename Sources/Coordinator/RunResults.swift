@@ -60,6 +60,8 @@ public struct AgentResult: Sendable {
     /// Control-plane bytes the coordinator received from and sent to this agent.
     public var controlBytesReceived: Int = 0
     public var controlBytesSent: Int = 0
+    /// When the agent actually began, relative to the named start (ns, coordinator time).
+    public var startOffset: Int64?
 
     public init(index: Int, name: String, host: String, lostAt: Double? = nil, lostReason: String? = nil,
                 series: IntervalSeries, clockOffset: Int64? = nil, clockRoundTrip: Int64? = nil) {

@@ -55,8 +55,10 @@ public enum SummaryTable {
             for b in results.barriers.prefix(20) {
                 out += "  \(Format.left("\(b.name) #\(b.generation + 1)", 20)) \(Format.right(String(b.users), 7)) users"
                 out += "  \(results.agents.count > 1 ? "agents" : "loops") released within \(Format.micros((results.agents.count > 1 ? b.releaseSpread : b.loopReleaseSpread) / 1000))"
-                if let spread = b.sendSpread, let cost = b.slowestLoopSendCost {
-                    out += ", sends spread over \(Format.micros(spread / 1000)) (one loop's own sends: \(Format.micros(cost / 1000)))"
+                if let spread = b.sendSpread {
+                    out += ", sends spread over \(Format.micros(spread / 1000))"
+                    out += " (the sends cost \(Format.micros(b.slowestLoopSendCost / 1000)) on the busiest loop,"
+                    out += " \(Format.micros(b.totalSendCost / 1000)) in all)"
                 }
                 if b.timedOut { out += ", TIMED OUT" }
                 out += "\n"

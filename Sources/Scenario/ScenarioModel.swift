@@ -25,6 +25,20 @@ public struct Scenario: Sendable {
     /// The largest number of connections any phase asks for.
     public var peakConnections: Int { phases.map { Swift.max($0.connections.from, $0.connections.to) }.max() ?? 0 }
 
+    /// The scenario with every phase's connection counts scaled in proportion so that the peak
+    /// is `peak` (the shape of the profile and the per-connection rates stay).
+    public func scaled(toPeakConnections peak: Int) -> Scenario {
+        let current = peakConnections
+        guard current > 0, peak != current else { return self }
+        let factor = Double(peak) / Double(current)
+        var s = self
+        for i in s.phases.indices {
+            let c = s.phases[i].connections
+            s.phases[i].connections = ConnectionTarget(from: Int((Double(c.from) * factor).rounded()), to: Int((Double(c.to) * factor).rounded()))
+        }
+        return s
+    }
+
     /// Names of every latency metric the scenario measures.
     public var measureNames: [String] {
         var names: [String] = []

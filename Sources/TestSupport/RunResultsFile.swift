@@ -39,6 +39,12 @@ public struct RunResultsFile {
 
     public var agents: [[String: Any]] { root["agents"] as? [[String: Any]] ?? [] }
 
+    /// Barrier generations: name, users, spreads, per-agent and per-loop offsets.
+    public var barriers: [[String: Any]] { root["barriers"] as? [[String: Any]] ?? [] }
+
+    /// Receivers' order agreement ("receivers", "distinct_orders", "divergent"), when fingerprinted.
+    public var order: [String: Any]? { root["order"] as? [String: Any] }
+
     /// run.start_spread_us, when measured.
     public var startSpreadMicros: Int64? { ((root["run"] as? [String: Any])?["start_spread_us"] as? NSNumber)?.int64Value }
 }

@@ -43,10 +43,8 @@ public enum WireMessage: Equatable, Sendable {
     case barrierArrived(barrier: UInt32, generation: UInt32, count: UInt32)
     /// Coordinator to agent: release (barrier, generation) at this agent-clock wall instant.
     case barrierRelease(barrier: UInt32, generation: UInt32, atAgentWall: Int64, timedOut: Bool)
-    /// Agent to coordinator: how one of its loops released a barrier generation (offsets in ns
-    /// from the named instant; `Int64.min` for "no send").
-    case barrierReport(barrier: UInt32, generation: UInt32, loop: UInt16, users: UInt32, timedOut: Bool,
-                       releaseOffset: Int64, firstSendOffset: Int64, lastSendOffset: Int64)
+    /// Agent to coordinator: how one of its loops released a barrier generation.
+    case barrierReport(BarrierRelease)
     /// Agent to coordinator: something worth telling the user (a warning or an error).
     case event(level: EventLevel, message: String)
     /// Coordinator to agent: stop the load now.
@@ -114,6 +112,9 @@ public enum WireMessage: Equatable, Sendable {
         /// Target URLs (templates) replacing the scenario's, when the coordinator was given
         /// `--target`; empty otherwise.
         public var targetOverride: [String]
+        /// The run's peak connections when the coordinator scaled the scenario
+        /// (`--connections`); 0 when the phases run as written.
+        public var peakConnections: UInt32
 
         public struct FeederFile: Equatable, Sendable {
             public var name: String
@@ -125,8 +126,9 @@ public enum WireMessage: Equatable, Sendable {
         }
 
         public init(runID: String, scenarioFile: String, scenarioSource: String, feeder: FeederFile?, slice: LoadSlice,
-                    seed: UInt64, leaseMillis: UInt32, loops: UInt16, targetOverride: [String] = []) {
+                    seed: UInt64, leaseMillis: UInt32, loops: UInt16, targetOverride: [String] = [], peakConnections: UInt32 = 0) {
             self.targetOverride = targetOverride
+            self.peakConnections = peakConnections
             self.runID = runID
             self.scenarioFile = scenarioFile
             self.scenarioSource = scenarioSource
@@ -220,6 +222,7 @@ public enum WireMessage: Equatable, Sendable {
             w.writeLittleEndian(p.loops)
             w.writeVarUInt(UInt64(p.targetOverride.count))
             for t in p.targetOverride { w.writeLengthPrefixed(t) }
+            w.writeVarUInt(UInt64(p.peakConnections))
         case let .prepared(runID):
             w.write(Kind.prepared.rawValue)
             w.writeLengthPrefixed(runID)
@@ -254,16 +257,17 @@ public enum WireMessage: Equatable, Sendable {
             w.writeVarUInt(UInt64(generation))
             w.writeLittleEndian(at)
             w.write(timedOut)
-        case let .barrierReport(barrier, generation, loop, users, timedOut, release, first, last):
+        case let .barrierReport(r):
             w.write(Kind.barrierReport.rawValue)
-            w.writeVarUInt(UInt64(barrier))
-            w.writeVarUInt(UInt64(generation))
-            w.writeLittleEndian(loop)
-            w.writeVarUInt(UInt64(users))
-            w.write(timedOut)
-            w.writeVarInt(release)
-            w.writeVarInt(first)
-            w.writeVarInt(last)
+            w.writeVarUInt(UInt64(r.barrier))
+            w.writeVarUInt(UInt64(r.generation))
+            w.writeVarUInt(UInt64(r.loop))
+            w.writeVarUInt(UInt64(r.users))
+            w.write(r.timedOut)
+            w.writeVarInt(r.releaseOffset)
+            w.writeVarInt(r.firstSendOffset ?? .min)  // Int64.min: nobody sent right away
+            w.writeVarInt(r.lastSendOffset ?? .min)
+            w.writeVarInt(r.sendCost)
         case let .event(level, message):
             w.write(Kind.event.rawValue)
             w.write(level.rawValue)
@@ -385,8 +389,9 @@ public enum WireMessage: Equatable, Sendable {
             let overrides = try r.readVarInt(limit: 1024, field: "target count")
             var targets: [String] = []
             for _ in 0..<overrides { targets.append(try string(4096)) }
+            let peak = try r.readVarInt(limit: Int(UInt32.max), field: "peak connections")
             return .prepare(Prepare(runID: runID, scenarioFile: file, scenarioSource: source, feeder: feeder, slice: slice,
-                                    seed: seed, leaseMillis: lease, loops: loops, targetOverride: targets))
+                                    seed: seed, leaseMillis: lease, loops: loops, targetOverride: targets, peakConnections: UInt32(peak)))
         case .prepared:
             return .prepared(runID: try string())
         case .start:
@@ -410,12 +415,15 @@ public enum WireMessage: Equatable, Sendable {
                                    generation: UInt32(try r.readVarInt(limit: Int(UInt32.max), field: "generation")),
                                    atAgentWall: try r.readLittleEndian(Int64.self), timedOut: try r.readBool())
         case .barrierReport:
-            return .barrierReport(barrier: UInt32(try r.readVarInt(limit: Int(UInt32.max), field: "barrier")),
-                                  generation: UInt32(try r.readVarInt(limit: Int(UInt32.max), field: "generation")),
-                                  loop: try r.readLittleEndian(UInt16.self),
-                                  users: UInt32(try r.readVarInt(limit: Int(UInt32.max), field: "users")),
-                                  timedOut: try r.readBool(), releaseOffset: try r.readVarInt(),
-                                  firstSendOffset: try r.readVarInt(), lastSendOffset: try r.readVarInt())
+            let barrier = try r.readVarInt(limit: Int(UInt32.max), field: "barrier")
+            let generation = try r.readVarInt(limit: Int(UInt32.max), field: "generation")
+            let loop = try r.readVarInt(limit: Int(UInt16.max), field: "loop")
+            let users = try r.readVarInt(limit: Int(UInt32.max), field: "users")
+            let timedOut = try r.readBool()
+            let release: Int64 = try r.readVarInt(), first: Int64 = try r.readVarInt(), last: Int64 = try r.readVarInt()
+            return .barrierReport(BarrierRelease(barrier: barrier, generation: generation, loop: loop, users: users, timedOut: timedOut,
+                                                 releaseOffset: release, firstSendOffset: first == .min ? nil : first,
+                                                 lastSendOffset: last == .min ? nil : last, sendCost: try r.readVarInt()))
         case .event:
             let levelByte = try r.readByte()
             guard let level = EventLevel(rawValue: levelByte) else { throw WireError("unknown event level \(levelByte)") }

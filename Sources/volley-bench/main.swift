@@ -8,10 +8,13 @@ case "codec":
     CodecBenchmark().run()
 case "control":
     ControlPlaneBenchmark().run()
+case "release":
+    ReleaseBenchmark().run()
 default:
     print("""
     usage: volley-bench stats      record, merge, encode and decode cost of the HDR histogram
            volley-bench codec      WebSocket frame codec cost per 32-byte frame
            volley-bench control    stats report size per agent-second; merge time for 100 agents
+           volley-bench release    how late and how spread event loops act at a named instant
     """)
 }

@@ -53,10 +53,7 @@ enum LocalRun {
         var series = IntervalSeries()
         var ledger = BarrierLedger(names: scenario.barrierNames)
         func takeReleases() {
-            for r in engine.drainBarrierReleases() {
-                ledger.add(agent: 0, barrier: r.barrier, generation: r.generation, loop: r.loop, users: r.users, timedOut: r.timedOut,
-                           releaseOffset: r.releaseOffset, firstSendOffset: r.firstSendOffset, lastSendOffset: r.lastSendOffset)
-            }
+            for release in engine.drainBarrierReleases() { ledger.add(agent: 0, release) }
         }
         var progress = ProgressPrinter(scenario: scenario)
         var second = 0

@@ -8,22 +8,30 @@ import WebSocket
 enum RunCommand {
     static let usage = """
     usage: volley run SCENARIO.yaml [--agents HOST:PORT,... --token-file FILE] [--out DIR] [--target URL]
-                                    [--loops N] [--lease DURATION] [--quiet]
+                                    [--target-host HOST:PORT] [--connections N] [--loops N]
+                                    [--lease DURATION] [--quiet]
       Runs the scenario: with --agents, on those agents (volley agent) as one cluster; without,
       with the engine in this process. Live progress every second, then a summary and
       DIR/results.json (default volley-results/NAME-TIME/).
       --target URL     replaces the scenario's target(s)
+      --target-host H:P  replaces the host and port of the scenario's target(s), keeping paths
+      --connections N  scales every phase's connections so that the peak is N
       --loops N        event loops (threads) per process; default one per core
       --lease D        agents stop on their own after D without a heartbeat (default 5s)
     """
 
     static func run(_ arguments: [String]) throws(UsageError) -> Int32 {
-        let options = try CommandLineOptions(arguments, valued: ["out", "target", "loops", "agents", "token-file", "lease"], switches: ["quiet"])
+        let options = try CommandLineOptions(arguments, valued: ["out", "target", "target-host", "loops", "agents", "token-file", "lease", "connections"],
+                                             switches: ["quiet"])
         guard options.positionals.count == 1 else { throw UsageError("expected one scenario file\n\(usage)") }
         guard var scenario = load(options.positionals[0]) else { return ExitCode.couldNotRun }
         if let target = options.value("target") { scenario = try replacingTarget(scenario, target) }
+        if let authority = options.value("target-host") { scenario = try replacingTargetHost(scenario, authority) }
+        if options.value("connections") != nil {
+            scenario = scenario.scaled(toPeakConnections: try options.integer("connections", default: 1, range: 1...100_000_000))
+        }
         var settings = RunSettings(outputDirectory: options.value("out"), quiet: options.has("quiet"))
-        settings.targetOverridden = options.value("target") != nil
+        settings.targetOverridden = options.value("target") != nil || options.value("target-host") != nil
         if options.value("loops") != nil { settings.loops = try options.integer("loops", default: 1, range: 1...256) }
         if let agents = options.value("agents") {
             let addresses = try agents.split(separator: ",").map { (part) throws(UsageError) -> SocketAddress in
@@ -68,12 +76,34 @@ enum RunCommand {
         return s
     }
 
-    static let validateUsage = "usage: volley validate SCENARIO.yaml [--agents N]"
+    /// The scenario with the host and port of each target replaced by `authority` (HOST:PORT),
+    /// keeping paths and queries: the same scenario against another deployment.
+    static func replacingTargetHost(_ scenario: Scenario, _ authority: String) throws(UsageError) -> Scenario {
+        guard !authority.isEmpty, !authority.contains("/"), WebSocketURL("ws://\(authority)/") != nil else {
+            throw UsageError("--target-host takes HOST:PORT such as 10.77.0.2:8080, got \"\(authority)\"")
+        }
+        var s = scenario
+        do {
+            s.targets = try scenario.targets.map { (t) throws(ScenarioError) -> Template in
+                let rest = t.source.dropFirst("ws://".count)
+                let path = rest.firstIndex(where: { $0 == "/" || $0 == "?" }).map { rest[$0...] } ?? ""
+                return try Template("ws://\(authority)\(path)", file: "--target-host", line: 1, column: 1, feederColumns: scenario.feeder?.columns)
+            }
+        } catch {
+            throw UsageError("--target-host: \(error.message)")
+        }
+        return s
+    }
+
+    static let validateUsage = "usage: volley validate SCENARIO.yaml [--agents N] [--connections N]"
 
     static func validate(_ arguments: [String]) throws(UsageError) -> Int32 {
-        let options = try CommandLineOptions(arguments, valued: ["agents"])
+        let options = try CommandLineOptions(arguments, valued: ["agents", "connections"])
         guard options.positionals.count == 1 else { throw UsageError("expected one scenario file\n\(validateUsage)") }
-        guard let scenario = load(options.positionals[0]) else { return ExitCode.couldNotRun }
+        guard var scenario = load(options.positionals[0]) else { return ExitCode.couldNotRun }
+        if options.value("connections") != nil {
+            scenario = scenario.scaled(toPeakConnections: try options.integer("connections", default: 1, range: 1...100_000_000))
+        }
         Log.out(scenario.describePlan())
         if options.value("agents") != nil {
             let n = try options.integer("agents", default: 1, range: 1...10_000)

@@ -10,11 +10,13 @@ volley — distributed WebSocket load generator
 
 usage:
   volley demo                                      run the bundled target and scenarios/demo.yaml against it
-  volley run SCENARIO.yaml [--agents H:P,... --token-file F] [--out DIR] [--target URL] [--loops N]
+  volley run SCENARIO.yaml [--agents H:P,... --token-file F] [--out DIR] [--target URL]
+                           [--target-host H:P] [--connections N] [--loops N]
                                                    run a load test (on agents, or in this process)
   volley agent --listen ADDR:PORT --token-file F [--allow-target HOST|CIDR ...]
                                                    serve runs for a coordinator
-  volley validate SCENARIO.yaml [--agents N]       check a scenario, show its plan and split
+  volley validate SCENARIO.yaml [--agents N] [--connections N]
+                                                   check a scenario, show its plan and split
   volley target --listen ADDR:PORT [--workers N]   run the bundled system under test
   volley help                                      this text
 

@@ -22,6 +22,25 @@ struct ScenarioPartsTests {
         #expect(Units.ratePerSecond("ten/s") == nil)
     }
 
+    @Test("scaling a profile keeps its shape: every phase's connections in proportion to the new peak")
+    func scaling() throws {
+        let scenario = try ScenarioLoader.load(source: """
+        target: ws://h/
+        phases:
+          - { name: up, duration: 10s, connections: 0 -> 1000 }
+          - { name: spike, duration: 5s, connections: 2500 }
+          - { name: soak, duration: 10s, connections: 750, rate: 2/s }
+        steps:
+          - connect
+        """, file: "s.yaml") { (_) throws(ScenarioError) -> Feeder? in nil }
+        let scaled = scenario.scaled(toPeakConnections: 12_000)
+        #expect(scaled.peakConnections == 12_000)
+        #expect(scaled.phases.map(\.connections) == [ConnectionTarget(from: 0, to: 4800), .steady(12_000), .steady(3600)])
+        #expect(scaled.phases.map(\.rate) == scenario.phases.map(\.rate))
+        #expect(scaled.duration == scenario.duration)
+        #expect(scenario.scaled(toPeakConnections: 2500).phases == scenario.phases)
+    }
+
     func render(_ t: Template, _ configure: (inout RenderContext) -> Void = { _ in }) -> String {
         var ctx = RenderContext(seed: 42)
         configure(&ctx)

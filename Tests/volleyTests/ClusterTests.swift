@@ -50,6 +50,26 @@ struct ClusterTests {
         #expect(total.totalCount > 30_000)
     }
 
+    @Test("the collision scenarios on three agents: barriers release everyone everywhere; counts are complete and converge")
+    func collisionScenarios() throws {
+        let target = try TargetProcess()
+        defer { target.stop() }
+        let agents = try (0..<3).map { _ in try AgentProcess() }
+        func run(_ name: String, connections: Int? = nil) throws -> RunResultsFile {
+            var extra = ["--target-host", "127.0.0.1:\(target.port)"]
+            if let connections { extra += ["--connections", "\(connections)"] }
+            let run = try VolleyRun.run(["run", Self.scenarios + "/\(name).yaml", "--quiet", "--agents", agents.map(\.address).joined(separator: ","),
+                                         "--token-file", agents[0].tokenFile] + extra)
+            #expect(run.status == 0, "\(name): \(run.stderr)")
+            return try run.results()
+        }
+        CollisionChecks.collisionEcho(try run("collision-echo", connections: 600), users: 600, agents: 3)
+        CollisionChecks.reconnectRace(try run("reconnect-race", connections: 300), users: 300, agents: 3)
+        CollisionChecks.broadcastOrder(try run("broadcast-order", connections: 90), users: 90, agents: 3)
+        CollisionChecks.stateConvergence(try run("state-convergence"), users: 300, agents: 3)
+        CollisionChecks.privateCollision(try run("private-collision"), users: 1000, agents: 3)
+    }
+
     @Test("an agent killed with SIGKILL mid-run is reported lost; the run finishes with the others")
     func agentKilled() throws {
         let target = try TargetProcess()

@@ -1,5 +1,5 @@
 /// What one event loop did at one barrier release: when it released (relative to the named
-/// instant) and when its users' first and last sends went out.
+/// instant), when its users' first and last sends went out, and what the sends cost.
 public struct BarrierRelease: Sendable, Equatable {
     public var barrier: Int
     public var generation: Int
@@ -12,9 +12,12 @@ public struct BarrierRelease: Sendable, Equatable {
     /// Nanoseconds from the named instant to the first and last send (nil: nobody sent right away).
     public var firstSendOffset: Int64?
     public var lastSendOffset: Int64?
+    /// Nanoseconds the loop spent releasing its users and writing their frames, without the
+    /// time it gave the CPU away: what the sends themselves cost.
+    public var sendCost: Int64
 
     public init(barrier: Int, generation: Int, loop: Int, users: Int, timedOut: Bool, releaseOffset: Int64,
-                firstSendOffset: Int64?, lastSendOffset: Int64?) {
+                firstSendOffset: Int64?, lastSendOffset: Int64?, sendCost: Int64) {
         self.barrier = barrier
         self.generation = generation
         self.loop = loop
@@ -23,5 +26,6 @@ public struct BarrierRelease: Sendable, Equatable {
         self.releaseOffset = releaseOffset
         self.firstSendOffset = firstSendOffset
         self.lastSendOffset = lastSendOffset
+        self.sendCost = sendCost
     }
 }
