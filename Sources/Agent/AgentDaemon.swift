@@ -289,9 +289,11 @@ final class AgentSession: WireConnectionDelegate, TimerTarget {
             let forward = LoopBound({ [weak self] (b: Int, g: Int, n: Int) in
                 self?.connection?.send(.barrierArrived(barrier: UInt32(b), generation: UInt32(g), count: UInt32(n)))
             })
+            let report = LoopBound({ [weak self] (release: BarrierRelease) in self?.connection?.send(.barrierReport(release)) })
+            let service = RemoteBarrierService(controlLoop: daemon.loop, send: { b, g, n in forward.value(b, g, n) },
+                                               report: { report.value($0) })
             engine = try LoadEngine(scenario: scenario, slice: p.slice, loops: loops, clockOffset: 0,
-                                    barrierService: RemoteBarrierService(controlLoop: daemon.loop) { b, g, n in forward.value(b, g, n) },
-                                    runID: p.runID)
+                                    barrierService: service, runID: p.runID)
             try engine.prepare()
         } catch {
             connection?.send(.error(code: .targetUnreachable, message: "\(error)"))
@@ -358,13 +360,11 @@ final class AgentSession: WireConnectionDelegate, TimerTarget {
             while run.statsSecond < due {
                 connection?.send(.stats(runID: run.id, second: UInt32(run.statsSecond), metrics: CompactMetricSet(run.engine.collect())))
                 run.statsSecond += 1
-                sendBarrierReports(run)
             }
         }
         if run.engine.isFinished {
             let last = run.engine.collect()
             if !last.isEmpty { connection?.send(.stats(runID: run.id, second: UInt32(run.statsSecond), metrics: CompactMetricSet(last))) }
-            sendBarrierReports(run)
             connection?.send(.finished(runID: run.id, timeline: run.engine.connectionTimeline()))
             run.engine.shutdown()
             Log.out("volley agent: run \(run.id) finished")
@@ -373,10 +373,6 @@ final class AgentSession: WireConnectionDelegate, TimerTarget {
             return
         }
         scheduleTick()
-    }
-
-    private func sendBarrierReports(_ run: Run) {
-        for release in run.engine.drainBarrierReleases() { connection?.send(.barrierReport(release)) }
     }
 
     /// Stops the run at once (the agent is shutting down).

@@ -1,6 +1,7 @@
 import Net
 import Scenario
 import Synchronization
+import WireProtocol
 
 /// Receives barrier arrivals from an engine's loops and decides when each barrier generation
 /// releases. In one process it is a `LocalBarrierService`; in a cluster, the agent forwards
@@ -10,6 +11,8 @@ public protocol BarrierService: AnyObject, Sendable {
     func attach(to engine: LoadEngine)
     /// One user arrived at (barrier, generation).
     func arrived(barrier: Int, generation: Int)
+    /// A loop released (barrier, generation): what it measured (called on that loop).
+    func released(_ release: BarrierRelease)
 }
 
 /// Releases a barrier generation when enough of this process's expected users have arrived (or
@@ -28,6 +31,7 @@ public final class LocalBarrierService: BarrierService {
     private let steps: [BarrierStep]
     private let state = Mutex<[Key: Generation]>([:])
     private let engineBox = Mutex<LoadEngine?>(nil)
+    private let releases = Mutex<[BarrierRelease]>([])
     /// How far ahead of the decision the release instant is named.
     private let lead: Int64
 
@@ -49,6 +53,18 @@ public final class LocalBarrierService: BarrierService {
 
     public func attach(to engine: LoadEngine) {
         engineBox.withLock { $0 = engine }
+    }
+
+    public func released(_ release: BarrierRelease) {
+        releases.withLock { $0.append(release) }
+    }
+
+    /// The loops' releases since the last call.
+    public func drainReleases() -> [BarrierRelease] {
+        releases.withLock { r in
+            defer { r.removeAll() }
+            return r
+        }
     }
 
     public func arrived(barrier: Int, generation: Int) {

@@ -135,17 +135,6 @@ public final class LoadEngine: @unchecked Sendable {
         }
     }
 
-    /// Barrier releases drained by `collect()` and not yet taken.
-    private let pendingReleases = Mutex<[BarrierRelease]>([])
-
-    /// The barrier releases of every loop since the last call (gathered by `collect()`).
-    public func drainBarrierReleases() -> [BarrierRelease] {
-        pendingReleases.withLock { r in
-            defer { r.removeAll() }
-            return r
-        }
-    }
-
     /// Drains every loop's metrics since the last call and merges them.
     public func collect() -> MetricSet {
         let sets = Mutex<[MetricSet]>([])
@@ -154,9 +143,7 @@ public final class LoadEngine: @unchecked Sendable {
             let driver = LoopBound(drivers[i])
             loop.execute { [self] in
                 let set = driver.value.metrics.drain()
-                let releases = driver.value.drainReleases()
                 sets.withLock { $0.append(set) }
-                if !releases.isEmpty { pendingReleases.withLock { $0.append(contentsOf: releases) } }
                 done.signal()
             }
         }
@@ -213,6 +200,10 @@ public final class LoadEngine: @unchecked Sendable {
 
     func barrierArrival(barrier: Int, generation: Int, loop: Int) {
         barriers.arrived(barrier: barrier, generation: generation)
+    }
+
+    func barrierReleased(_ release: BarrierRelease) {
+        barriers.released(release)
     }
 
     /// Releases (barrier, generation) on every loop at `instant` (this engine's clock).

@@ -265,7 +265,12 @@ final class LoopDriver: TimerTarget {
                 backoffUntil = clock.now().nanoseconds + Swift.min(Nanoseconds.seconds(1), Nanoseconds.milliseconds(5) << Swift.min(failureStreak, 8))
             }
         }
-        if user.completedScript { completed += 1 }
+        if user.completedScript {
+            completed += 1
+            // The target excludes completed users; keep it so until the next tick recomputes
+            // it, or a connection opening meanwhile would start a replacement for this user.
+            currentTarget = Swift.max(0, currentTarget - 1)
+        }
         if previous == .atBarrier {
             for (key, waiters) in barrierWaiters where waiters.contains(where: { $0 === user }) {
                 barrierWaiters[key] = waiters.filter { $0 !== user }
@@ -403,6 +408,7 @@ final class LoopDriver: TimerTarget {
             let wall = wallMicros() + Swift.max(0, lead) / 1000
             for user in waiters { user.prepareForRelease(wallMicros: wall) }
         }
+        let readyMargin = clock.now().nanoseconds(to: instant)
         let wake = instant.advanced(by: -Self.earlyWake)
         loop.schedule(after: Swift.max(0, clock.now().nanoseconds(to: wake))) { [self] in
             waitUntil(instant)
@@ -424,19 +430,12 @@ final class LoopDriver: TimerTarget {
             let cost = ThreadCPUClock.now() - cpuBefore
             metrics.barrierRelease.record(instant.microseconds(to: releasedAt))
             metrics.add(.barrierReleases)
-            releases.append(BarrierRelease(barrier: barrier, generation: generation, loop: index, users: waiters.count,
+            engine.barrierReleased(BarrierRelease(barrier: barrier, generation: generation, loop: index, users: waiters.count,
                                            timedOut: timedOut, releaseOffset: instant.nanoseconds(to: releasedAt),
                                            firstSendOffset: first.map { $0 - instant.nanoseconds },
-                                           lastSendOffset: last.map { $0 - instant.nanoseconds }, sendCost: cost))
+                                           lastSendOffset: last.map { $0 - instant.nanoseconds }, sendCost: cost,
+                                           readyMargin: readyMargin))
         }
-    }
-
-    /// Releases done since the last drain.
-    private(set) var releases: [BarrierRelease] = []
-
-    func drainReleases() -> [BarrierRelease] {
-        defer { releases.removeAll() }
-        return releases
     }
 
     /// Users waiting at any barrier on this loop.

@@ -1,5 +1,6 @@
 import Net
 import Synchronization
+import WireProtocol
 
 /// A cluster run's barrier service on an agent: arrivals from the engine's loops are counted
 /// per (barrier, generation) and sent to the coordinator in batches; the coordinator decides
@@ -13,14 +14,23 @@ final class RemoteBarrierService: BarrierService {
     private let pending = Mutex<(counts: [Key: Int], flushScheduled: Bool)>(([:], false))
     /// Runs on the control loop: sends one arrival message per (barrier, generation).
     private let send: @Sendable (_ barrier: Int, _ generation: Int, _ count: Int) -> Void
+    /// Runs on the control loop: sends a loop's release report.
+    private let report: @Sendable (BarrierRelease) -> Void
     private let controlLoop: EventLoop
 
-    init(controlLoop: EventLoop, send: @escaping @Sendable (Int, Int, Int) -> Void) {
+    init(controlLoop: EventLoop, send: @escaping @Sendable (Int, Int, Int) -> Void,
+         report: @escaping @Sendable (BarrierRelease) -> Void) {
         self.controlLoop = controlLoop
         self.send = send
+        self.report = report
     }
 
     func attach(to engine: LoadEngine) {}
+
+    /// Reports go out at once: the coordinator sizes the next release's lead from them.
+    func released(_ release: BarrierRelease) {
+        controlLoop.execute { [report] in report(release) }
+    }
 
     func arrived(barrier: Int, generation: Int) {
         let schedule = pending.withLock { state -> Bool in

@@ -18,12 +18,15 @@ public struct BarrierOutcome: Sendable, Equatable {
     public var name: String
     public var generation: Int
     public var timedOut: Bool
+    /// How far ahead the coordinator named the instant (ns), when it did.
+    public var lead: Int64?
     public var loops: [LoopRelease]
 
-    public init(name: String, generation: Int, timedOut: Bool, loops: [LoopRelease]) {
+    public init(name: String, generation: Int, timedOut: Bool, lead: Int64? = nil, loops: [LoopRelease]) {
         self.name = name
         self.generation = generation
         self.timedOut = timedOut
+        self.lead = lead
         self.loops = loops
     }
 
@@ -70,15 +73,33 @@ public struct BarrierLedger: Sendable {
     /// Adds one loop's report from agent `agent`, whose offsets are already in coordinator time.
     public mutating func add(agent: Int, _ release: BarrierRelease) {
         let key = BarrierCoordinator.Key(barrier: release.barrier, generation: release.generation)
-        let name = release.barrier < names.count ? names[release.barrier] : "barrier \(release.barrier)"
-        var outcome = byKey[key] ?? BarrierOutcome(name: name, generation: release.generation, timedOut: false, loops: [])
+        var outcome = byKey[key] ?? empty(key)
         outcome.timedOut = outcome.timedOut || release.timedOut
         outcome.loops.append(.init(agent: agent, release: release))
         byKey[key] = outcome
     }
 
-    /// Every outcome, by barrier then generation.
+    /// Notes that the coordinator named the release of (barrier, generation) `lead` ns ahead.
+    public mutating func named(barrier: Int, generation: Int, lead: Int64) {
+        let key = BarrierCoordinator.Key(barrier: barrier, generation: generation)
+        var outcome = byKey[key] ?? empty(key)
+        outcome.lead = lead
+        byKey[key] = outcome
+    }
+
+    /// The lead the release of (barrier, generation) was named with.
+    public func lead(barrier: Int, generation: Int) -> Int64? {
+        byKey[BarrierCoordinator.Key(barrier: barrier, generation: generation)]?.lead
+    }
+
+    private func empty(_ key: BarrierCoordinator.Key) -> BarrierOutcome {
+        BarrierOutcome(name: key.barrier < names.count ? names[key.barrier] : "barrier \(key.barrier)",
+                       generation: key.generation, timedOut: false, loops: [])
+    }
+
+    /// Every outcome with at least one loop's report, by barrier then generation.
     public var outcomes: [BarrierOutcome] {
-        byKey.sorted { ($0.key.barrier, $0.key.generation) < ($1.key.barrier, $1.key.generation) }.map(\.value)
+        byKey.filter { !$0.value.loops.isEmpty }
+            .sorted { ($0.key.barrier, $0.key.generation) < ($1.key.barrier, $1.key.generation) }.map(\.value)
     }
 }

@@ -54,6 +54,7 @@ public final class ClusterRun: WireConnectionDelegate, TimerTarget, EventHandler
     private var progress: ProgressPrinter
     private var barriers: BarrierCoordinator
     private var ledger: BarrierLedger
+    private var releaseLead = ReleaseLead()
     private var abortReason: String?
     private var signalFD: Int32 = -1
     private var heartbeat: UInt64 = 0
@@ -202,6 +203,9 @@ public final class ClusterRun: WireConnectionDelegate, TimerTarget, EventHandler
             barrierArrival(BarrierCoordinator.Key(barrier: Int(barrier), generation: Int(generation)), count: Int(count))
         case let (.running, .barrierReport(release)):
             ledger.add(agent: link.index, release)
+            if let lead = ledger.lead(barrier: release.barrier, generation: release.generation) {
+                releaseLead.observe(readyMargin: release.readyMargin, lead: lead)
+            }
         case let (.running, .finished(id, timeline)) where id == runID:
             link.state = .finished
             link.timeline = timeline
@@ -394,7 +398,8 @@ public final class ClusterRun: WireConnectionDelegate, TimerTarget, EventHandler
     /// agent's own clock.
     private func release(_ key: BarrierCoordinator.Key, timedOut: Bool, lead: Int64? = nil) {
         let worst = links.filter { $0.state == .running }.map { ($0.clock.best?.roundTrip ?? 0) / 2 }.max() ?? 0
-        let ahead = lead ?? Swift.max(Nanoseconds.milliseconds(10), 3 * worst + Nanoseconds.milliseconds(1))
+        let ahead = lead ?? releaseLead.lead(oneWay: worst)
+        ledger.named(barrier: key.barrier, generation: key.generation, lead: ahead)
         let at = WallClock.nanosecondsSinceEpoch() + ahead
         for link in links where link.state == .running {
             link.connection?.send(.barrierRelease(barrier: UInt32(key.barrier), generation: UInt32(key.generation),

@@ -117,7 +117,7 @@ public enum ResultsDocument {
         func us(_ ns: Int64?) -> JSONValue { ns.map { .double((Double($0) / 100).rounded() / 10) } ?? .null }
         var f: [(key: String, value: JSONValue)] = [
             ("name", .string(b.name)), ("generation", .integer(Int64(b.generation))), ("users", .integer(Int64(b.users))),
-            ("timed_out", .bool(b.timedOut)),
+            ("timed_out", .bool(b.timedOut)), ("lead_us", us(b.lead)),
             ("release_spread_us", us(b.releaseSpread)), ("loop_release_spread_us", us(b.loopReleaseSpread)),
             ("send_spread_us", us(b.sendSpread)), ("slowest_loop_send_cost_us", us(b.slowestLoopSendCost)),
             ("total_send_cost_us", us(b.totalSendCost)),
@@ -127,7 +127,7 @@ public enum ResultsDocument {
             .object([("agent", .integer(Int64(l.agent))), ("loop", .integer(Int64(l.release.loop))),
                      ("users", .integer(Int64(l.release.users))), ("release_offset_us", us(l.release.releaseOffset)),
                      ("first_send_us", us(l.release.firstSendOffset)), ("last_send_us", us(l.release.lastSendOffset)),
-                     ("send_cost_us", us(l.release.sendCost))])
+                     ("send_cost_us", us(l.release.sendCost)), ("ready_margin_us", us(l.release.readyMargin))])
         })))
         return .object(f)
     }

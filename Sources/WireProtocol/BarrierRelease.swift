@@ -15,9 +15,13 @@ public struct BarrierRelease: Sendable, Equatable {
     /// Nanoseconds the loop spent releasing its users and writing their frames, without the
     /// time it gave the CPU away: what the sends themselves cost.
     public var sendCost: Int64
+    /// Nanoseconds between the loop having its users' frames ready and the named instant
+    /// (negative: ready only after it, so the release was late). The coordinator lengthens
+    /// the lead of later releases when this runs short.
+    public var readyMargin: Int64
 
     public init(barrier: Int, generation: Int, loop: Int, users: Int, timedOut: Bool, releaseOffset: Int64,
-                firstSendOffset: Int64?, lastSendOffset: Int64?, sendCost: Int64) {
+                firstSendOffset: Int64?, lastSendOffset: Int64?, sendCost: Int64, readyMargin: Int64) {
         self.barrier = barrier
         self.generation = generation
         self.loop = loop
@@ -27,5 +31,6 @@ public struct BarrierRelease: Sendable, Equatable {
         self.firstSendOffset = firstSendOffset
         self.lastSendOffset = lastSendOffset
         self.sendCost = sendCost
+        self.readyMargin = readyMargin
     }
 }

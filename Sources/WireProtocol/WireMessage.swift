@@ -268,6 +268,7 @@ public enum WireMessage: Equatable, Sendable {
             w.writeVarInt(r.firstSendOffset ?? .min)  // Int64.min: nobody sent right away
             w.writeVarInt(r.lastSendOffset ?? .min)
             w.writeVarInt(r.sendCost)
+            w.writeVarInt(r.readyMargin)
         case let .event(level, message):
             w.write(Kind.event.rawValue)
             w.write(level.rawValue)
@@ -423,7 +424,8 @@ public enum WireMessage: Equatable, Sendable {
             let release: Int64 = try r.readVarInt(), first: Int64 = try r.readVarInt(), last: Int64 = try r.readVarInt()
             return .barrierReport(BarrierRelease(barrier: barrier, generation: generation, loop: loop, users: users, timedOut: timedOut,
                                                  releaseOffset: release, firstSendOffset: first == .min ? nil : first,
-                                                 lastSendOffset: last == .min ? nil : last, sendCost: try r.readVarInt()))
+                                                 lastSendOffset: last == .min ? nil : last, sendCost: try r.readVarInt(),
+                                                 readyMargin: try r.readVarInt()))
         case .event:
             let levelByte = try r.readByte()
             guard let level = EventLevel(rawValue: levelByte) else { throw WireError("unknown event level \(levelByte)") }

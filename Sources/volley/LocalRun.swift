@@ -36,8 +36,9 @@ enum LocalRun {
 
         let engine: LoadEngine
         let runID = Files.randomID()
+        let barriers = LocalBarrierService(scenario: scenario)
         do {
-            engine = try LoadEngine(scenario: scenario, slice: .whole(scenario), loops: settings.loops, runID: runID)
+            engine = try LoadEngine(scenario: scenario, slice: .whole(scenario), loops: settings.loops, barrierService: barriers, runID: runID)
             try engine.prepare()
         } catch {
             Log.error("volley run: \(error)")
@@ -53,7 +54,7 @@ enum LocalRun {
         var series = IntervalSeries()
         var ledger = BarrierLedger(names: scenario.barrierNames)
         func takeReleases() {
-            for release in engine.drainBarrierReleases() { ledger.add(agent: 0, release) }
+            for release in barriers.drainReleases() { ledger.add(agent: 0, release) }
         }
         var progress = ProgressPrinter(scenario: scenario)
         var second = 0

@@ -70,7 +70,7 @@ struct BarrierTests {
     static func release(_ barrier: Int, _ generation: Int, loop: Int, users: Int, at offset: Int64, sends: (Int64, Int64)?,
                         cost: Int64, timedOut: Bool = false) -> BarrierRelease {
         BarrierRelease(barrier: barrier, generation: generation, loop: loop, users: users, timedOut: timedOut, releaseOffset: offset,
-                       firstSendOffset: sends?.0, lastSendOffset: sends?.1, sendCost: cost)
+                       firstSendOffset: sends?.0, lastSendOffset: sends?.1, sendCost: cost, readyMargin: 5_000_000)
     }
 
     static func ledger() -> BarrierLedger {
@@ -127,5 +127,35 @@ struct BarrierTests {
         #expect(summary.contains("all-joined #1"))
         #expect(summary.contains("most #2"))
         #expect(summary.contains("TIMED OUT"))
+    }
+
+    @Test("the release lead covers the slowest one-way delay, and grows when agents report frames ready too late")
+    func releaseLead() {
+        var lead = ReleaseLead()
+        let ms: Int64 = 1_000_000
+        #expect(lead.lead(oneWay: 0) == 10 * ms)
+        #expect(lead.lead(oneWay: 20 * ms) == 61 * ms)      // 3 one-way delays and a millisecond
+        // A loop ready 5 ms ahead of a 10 ms lead: enough margin, nothing changes.
+        lead.observe(readyMargin: 5 * ms, lead: 10 * ms)
+        #expect(lead.lead(oneWay: 0) == 10 * ms)
+        // A loop that had its frames only 3 ms after the instant: 2 ms wanted, 5 ms short.
+        lead.observe(readyMargin: -3 * ms, lead: 10 * ms)
+        #expect(lead.lead(oneWay: 0) == 20 * ms)
+        // Never shorter than learned, never longer than a second.
+        lead.observe(readyMargin: 1 * ms, lead: 10 * ms)
+        #expect(lead.lead(oneWay: 0) == 20 * ms)
+        lead.observe(readyMargin: -10_000 * ms, lead: 20 * ms)
+        #expect(lead.lead(oneWay: 0) == 1000 * ms)
+    }
+
+    @Test("the ledger keeps the lead each release was named with; named releases nobody reported are left out")
+    func ledgerLead() {
+        var ledger = Self.ledger()
+        ledger.named(barrier: 0, generation: 0, lead: 12_000_000)
+        ledger.named(barrier: 0, generation: 7, lead: 10_000_000)
+        #expect(ledger.lead(barrier: 0, generation: 0) == 12_000_000)
+        #expect(ledger.outcomes.count == 2)
+        #expect(ledger.outcomes[0].lead == 12_000_000)
+        #expect(ledger.outcomes[1].lead == nil)
     }
 }

@@ -45,7 +45,7 @@ struct WireProtocolTests {
         .barrierArrived(barrier: 2, generation: 5, count: 1000),
         .barrierRelease(barrier: 2, generation: 5, atAgentWall: 99, timedOut: true),
         .barrierReport(BarrierRelease(barrier: 2, generation: 5, loop: 1, users: 3000, timedOut: false, releaseOffset: -12_000,
-                                      firstSendOffset: 15_000, lastSendOffset: nil, sendCost: 9_000_000)),
+                                      firstSendOffset: 15_000, lastSendOffset: nil, sendCost: 9_000_000, readyMargin: -3_000)),
         .event(level: .warning, message: "target refused 12 connections"),
         .stop(reason: "lease expired"),
         .finished(runID: "r1", timeline: [100, 2000, 30000]),

@@ -36,6 +36,7 @@ enum CollisionChecks {
     /// scenarios/collision-echo.yaml with `users` users: three bursts, every echo back.
     static func collisionEcho(_ r: RunResultsFile, users: Int, agents: Int) {
         let n = Int64(users)
+        #expect(r.counter("connections.attempted") == n)
         #expect(r.counter("connections.opened") == n)
         #expect(r.counter("messages.sent") == 3 * n)
         #expect(r.counter("messages.received") == 3 * n)
@@ -49,6 +50,8 @@ enum CollisionChecks {
     /// scenarios/reconnect-race.yaml: every user drops and reconnects at once, twice.
     static func reconnectRace(_ r: RunResultsFile, users: Int, agents: Int) {
         let n = Int64(users)
+        // Exactly one connection per user and reconnect: no user was replaced or restarted.
+        #expect(r.counter("connections.attempted") == 3 * n)
         #expect(r.counter("connections.opened") == 3 * n)
         #expect(CollisionChecks.int(r.histogram("after_reconnect", "count")) == 2 * n)
         #expect(r.errorCount == 0)
