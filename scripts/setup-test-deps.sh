@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what volley's tests need beyond the Swift toolchain, idempotently:
-#   apt:  python3-venv (for the reference checkers)
+#   apt:  python3-venv (for the reference checkers), iproute2 (network namespaces for the
+#         multi-host test, which runs as root)
 #   pip:  hdrhistogram==0.10.8 in /tmp/hdr-venv (the reference HdrHistogram, via hdr_check.py)
 # apt packages are installed only when missing, and only as root (CI runs as root).
 set -euo pipefail
 
-APT_PACKAGES=(python3-venv)
+APT_PACKAGES=(python3-venv iproute2)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
