@@ -1,3 +1,4 @@
+import Report
 import CVolleyLinux
 import Net
 import Scenario

@@ -1,3 +1,4 @@
+import Report
 import JSON
 import Scenario
 import Stats

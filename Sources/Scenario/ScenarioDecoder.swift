@@ -159,9 +159,9 @@ struct ScenarioDecoder {
         let steps = try stepList(stepsEntry.value, columns: columns, depth: 0)
         guard !steps.isEmpty else { throw error(stepsEntry.value, "steps is empty; a virtual user needs at least \"- connect\"") }
 
-        var thresholds: [ThresholdSource] = []
+        var thresholdSources: [ThresholdSource] = []
         if let e = top["thresholds"] {
-            for item in try list(e.value, what: "thresholds") { thresholds.append(try threshold(item)) }
+            for item in try list(e.value, what: "thresholds") { thresholdSources.append(try threshold(item)) }
         }
 
         var delivery: DeliveryTracking?
@@ -203,10 +203,18 @@ struct ScenarioDecoder {
 
         let scenario = Scenario(name: name, description: try top["description"].map { (e) throws(ScenarioError) in try text(e.value, what: "the description") },
                                 targets: targets, headers: headers, subprotocols: subprotocols, feeder: feeder, model: model,
-                                phases: phases, steps: steps, thresholds: thresholds, delivery: delivery, options: options,
+                                phases: phases, steps: steps, thresholds: [], delivery: delivery, options: options,
                                 source: source, file: file)
         try ScenarioChecker(file: file).check(scenario, stepsNode: stepsEntry.value)
-        return scenario
+        // Threshold expressions are read last: they name the metrics and phases defined above.
+        var checked = scenario
+        let parser = ThresholdParser(file: file, histograms: MetricCatalog.histograms(of: scenario), phases: phases.map(\.name))
+        for source in thresholdSources {
+            var t = try parser.parse(source)
+            if let p = source.phase { t.phase = try parser.phase(p.name, line: p.line, column: p.column) }
+            checked.thresholds.append(t)
+        }
+        return checked
     }
 
     func targetURL(_ node: YAMLNode, columns: [String]?) throws(ScenarioError) -> Template {
@@ -428,15 +436,20 @@ struct ScenarioDecoder {
 
     func threshold(_ node: YAMLNode) throws(ScenarioError) -> ThresholdSource {
         switch node.value {
-        case let .scalar(s, _):
-            return ThresholdSource(text: s, line: node.line, column: node.column, abortOnFail: false, abortGrace: 0)
+        case let .scalar(s, quoted):
+            return ThresholdSource(text: s, line: node.line, column: node.column + (quoted ? 1 : 0))
         case .mapping:
-            let m = try mapping(node, allowed: ["threshold", "abort_on_fail", "grace"], what: "a threshold")
+            let m = try mapping(node, allowed: ["threshold", "phase", "abort_on_fail", "grace"], what: "a threshold")
             guard let t = m["threshold"] else { throw error(node, "expected \"threshold: EXPRESSION\", e.g. threshold: p99(rtt) < 100ms") }
             let abort = try m["abort_on_fail"].map { (e) throws(ScenarioError) in try bool(e.value, what: "abort_on_fail") } ?? false
             let grace = try m["grace"].map { (e) throws(ScenarioError) in try duration(e.value, what: "grace", allowZero: true) } ?? 0
-            return ThresholdSource(text: try text(t.value, what: "the threshold expression"), line: t.value.line, column: t.value.column,
-                                   abortOnFail: abort, abortGrace: grace)
+            let phase = try m["phase"].map { (e) throws(ScenarioError) in
+                (name: try text(e.value, what: "the phase name"), line: e.value.line, column: e.value.column)
+            }
+            var quoted = false
+            if case let .scalar(_, q) = t.value.value { quoted = q }
+            return ThresholdSource(text: try text(t.value, what: "the threshold expression"), line: t.value.line,
+                                   column: t.value.column + (quoted ? 1 : 0), abortOnFail: abort, abortGrace: grace, phase: phase)
         default:
             throw error(node, "expected a threshold such as \"p99(rtt) < 100ms\", found \(node.kindDescription)")
         }

@@ -91,7 +91,9 @@ extension Scenario {
         describe(steps, indent: "    ")
         if !thresholds.isEmpty {
             out += "  thresholds:\n"
-            for t in thresholds { out += "    \(t.text)\(t.abortOnFail ? " (abort on fail)" : "")\n" }
+            for t in thresholds {
+                out += "    \(t.label)\(t.abortOnFail ? " (abort on fail\(t.abortGrace > 0 ? " after \(Units.describe(nanoseconds: t.abortGrace))" : ""))" : "")\n"
+            }
         }
         return out
     }

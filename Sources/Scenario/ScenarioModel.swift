@@ -12,7 +12,7 @@ public struct Scenario: Sendable {
     public var phases: [Phase]
     public var steps: [Step]
     /// Threshold expressions as written, with their location (evaluated by the coordinator).
-    public var thresholds: [ThresholdSource]
+    public var thresholds: [Threshold]
     public var delivery: DeliveryTracking?
     public var options: RunOptions
     /// The source text, so agents can be sent exactly what the coordinator validated.
@@ -239,7 +239,7 @@ public struct LoopStep: Sendable {
     public var steps: [Step]
 }
 
-/// A threshold as written in the scenario (parsed and evaluated with the results).
+/// A threshold as written in the scenario, before its expression is parsed.
 public struct ThresholdSource: Sendable, Equatable {
     public var text: String
     public var line: Int
@@ -247,6 +247,23 @@ public struct ThresholdSource: Sendable, Equatable {
     public var abortOnFail: Bool
     /// Grace period before an abort-on-fail threshold may stop the run, in nanoseconds.
     public var abortGrace: Int64
+    /// The phase it applies to, with where that name was written.
+    public var phase: (name: String, line: Int, column: Int)?
+
+    public init(text: String, line: Int, column: Int, abortOnFail: Bool = false, abortGrace: Int64 = 0,
+                phase: (name: String, line: Int, column: Int)? = nil) {
+        self.text = text
+        self.line = line
+        self.column = column
+        self.abortOnFail = abortOnFail
+        self.abortGrace = abortGrace
+        self.phase = phase
+    }
+
+    public static func == (a: ThresholdSource, b: ThresholdSource) -> Bool {
+        a.text == b.text && a.line == b.line && a.column == b.column && a.abortOnFail == b.abortOnFail
+            && a.abortGrace == b.abortGrace && a.phase?.name == b.phase?.name
+    }
 }
 
 /// Per-sender sequence tracking of received messages (broadcast completeness and one-way latency).

@@ -85,6 +85,20 @@ public struct IntervalSeries: Sendable {
         return all
     }
 
+    /// The intervals in `range` merged: counters and histograms summed, gauges at their peak
+    /// interval (a phase's totals, say).
+    public func total(seconds range: Range<Int>) -> MetricSet {
+        var out = MetricSet()
+        var peaks: [String: Int64] = [:]
+        for second in seconds where range.contains(second) {
+            let interval = compact(second)
+            out.merge(CompactMetricSet(histograms: interval.histograms, counters: interval.counters))
+            for (name, value) in interval.gauges { peaks[name] = Swift.max(peaks[name] ?? value, value) }
+        }
+        out.gauges = peaks
+        return out
+    }
+
     /// Interval `second` as a dense set (empty if nothing was reported for it).
     public subscript(second: Int) -> MetricSet {
         if let o = open[second] { return o }

@@ -1,3 +1,4 @@
+import Report
 import Foundation
 import Testing
 import Coordinator

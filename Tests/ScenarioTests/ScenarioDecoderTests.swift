@@ -29,7 +29,8 @@ struct ScenarioDecoderTests {
     func bundledScenarios() throws {
         let dir = TestPaths.scenarios
         let names = ["demo", "echo-closed", "echo-open", "ramp-up", "ramp-up-short", "spike", "spike-short", "soak",
-                     "soak-short", "chat", "rooms-broadcast", "private-isolation", "counter-ordering"]
+                     "soak-short", "chat", "rooms-broadcast", "private-isolation", "counter-ordering", "collision-echo",
+                     "reconnect-race", "broadcast-order", "state-convergence", "private-collision"]
         for name in names {
             let s = try ScenarioLoader.load(path: "\(dir)/\(name).yaml")
             #expect(!s.phases.isEmpty, "\(name)")

@@ -68,6 +68,28 @@ struct IntervalLogAndSeriesTests {
         #expect(series.histogramSeries("rtt").allSatisfy { $0.count == 30 })
     }
 
+    @Test("a range of intervals totals exactly: histograms and counters summed, gauges at their peak")
+    func rangeTotal() {
+        var series = IntervalSeries()
+        var middle = HDRHistogram()
+        for second in 0..<10 {
+            var set = MetricSet()
+            var h = HDRHistogram()
+            h.record(Int64(1000 + second * 10), count: Int64(second + 1))
+            if (3..<7).contains(second) { middle.record(Int64(1000 + second * 10), count: Int64(second + 1)) }
+            set.merge(h, into: "rtt")
+            set.add(Int64(second), to: "sent")
+            set.gauges["open"] = Int64(100 - (second - 5) * (second - 5))
+            series.merge(set, at: second)
+        }
+        let phase = series.total(seconds: 3..<7)
+        #expect(phase.histograms["rtt"] == middle)
+        #expect(phase.counter("sent") == 3 + 4 + 5 + 6)
+        #expect(phase.gauge("open") == 100)
+        #expect(series.total(seconds: 0..<10).histograms["rtt"] == series.total.histograms["rtt"])
+        #expect(series.total(seconds: 20..<30).isEmpty)
+    }
+
     private func single(_ v: Int64) -> HDRHistogram {
         var h = HDRHistogram()
         h.record(v)

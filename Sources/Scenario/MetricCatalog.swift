@@ -1,0 +1,30 @@
+/// The names of what a run measures, as thresholds, reports and results.json spell them.
+public enum MetricCatalog {
+    /// Every counter an agent records under a fixed name (docs/scenarios.md, "Metrics").
+    public static let counters = [
+        "connections.attempted", "connections.opened", "connections.closed",
+        "messages.sent", "messages.received", "bytes.sent", "bytes.received", "messages.unmatched",
+        "errors.refused", "errors.connect_timeout", "errors.connect", "errors.handshake_status", "errors.handshake",
+        "errors.protocol_violation", "errors.connection_lost", "errors.closed_by_server",
+        "errors.expect_timeout", "errors.expect_mismatch", "errors.isolation_violation", "errors.send_failed",
+        "errors.barrier_timeout",
+        "delivery.received", "delivery.duplicated", "delivery.out_of_order", "delivery.missing",
+        "barrier.releases", "iterations",
+    ]
+
+    /// Counters broken down further at run time ("errors.handshake_status.503").
+    public static let breakdownPrefixes = ["errors.connect.", "errors.handshake_status.", "errors.protocol_violation.", "delivery.order."]
+
+    /// Latency histograms every run may record, besides the scenario's own `measure` names.
+    public static let builtInHistograms = ["connect", "barrier_release", "barrier_send"]
+
+    /// The histograms `scenario` can record.
+    public static func histograms(of scenario: Scenario) -> [String] {
+        builtInHistograms + scenario.measureNames
+    }
+
+    /// True when `name` is a counter a run can record.
+    public static func isCounter(_ name: String) -> Bool {
+        counters.contains(name) || breakdownPrefixes.contains { name.hasPrefix($0) && name.count > $0.count }
+    }
+}

@@ -1,0 +1,109 @@
+import Testing
+import Report
+import Scenario
+import Stats
+
+@Suite("Threshold evaluation")
+struct ThresholdEvaluationTests {
+    static func scenario(_ thresholds: [String]) throws -> Scenario {
+        try ScenarioLoader.load(source: """
+        target: ws://127.0.0.1:8080/echo
+        phases:
+          - { name: warm-up, duration: 3s, connections: 5 }
+          - { name: spike, duration: 2s, connections: 50 }
+        steps:
+          - connect
+          - send: hi
+          - expect: { contains: hi, measure: rtt }
+        thresholds:
+        \(thresholds.map { "  - \($0)" }.joined(separator: "\n"))
+        """, file: "t.yaml") { (_) throws(ScenarioError) -> Feeder? in nil }
+    }
+
+    /// Five seconds: 1000 round trips a second at 1–2 ms in warm-up, 10 ms in the spike, with
+    /// some failures in the spike.
+    static func series() -> IntervalSeries {
+        var series = IntervalSeries()
+        for second in 0..<5 {
+            var set = MetricSet()
+            var rtt = HDRHistogram()
+            let spike = second >= 3
+            for i in 0..<1000 { rtt.record(spike ? 10_000 : Int64(1000 + i)) }
+            set.merge(rtt, into: "rtt")
+            set.add(1000, to: "messages.sent")
+            set.add(1000, to: "messages.received")
+            set.add(spike ? 100 : 10, to: "connections.attempted")
+            set.add(spike ? 90 : 10, to: "connections.opened")
+            set.add(spike ? 10 : 0, to: "errors.refused")
+            set.add(spike ? 5 : 0, to: "errors.expect_timeout")
+            series.merge(set, at: second)
+        }
+        return series
+    }
+
+    func results(_ thresholds: [String], seconds: Double = 5) throws -> [ThresholdResult] {
+        ThresholdEvaluator.evaluate(try Self.scenario(thresholds), series: Self.series(), runSeconds: seconds)
+    }
+
+    @Test("whole-run thresholds read the merged totals")
+    func wholeRun() throws {
+        let r = try results(["p50(rtt) < 5ms", "p99(rtt) < 5ms", "max(rtt) < 11ms", "error_rate < 0.5%", "connect_success > 90%",
+                             "rate(messages.received) >= 1000/s", "count(rtt) == 5000", "errors_expect_timeout == 0"])
+        #expect(r.map(\.passed) == [true, false, true, false, true, true, true, false])
+        let all = Self.series().total.histograms["rtt"]!
+        #expect(r[0].observed == Double(all.value(atPercentile: 50)))
+        #expect(r[1].observed == Double(all.value(atPercentile: 99)))
+        // 30 errors over 5000 sends and 230 connection attempts.
+        #expect(r[3].observed == 30.0 / 5230.0)
+        #expect(r[4].observed == 210.0 / 230.0)
+        #expect(r[5].observed == 1000)
+        #expect(r[7].observed == 10)
+        #expect(r[3].observedText == "0.574%")
+        #expect(r[1].summary.hasPrefix("p99(rtt) < 5ms: 10.0ms (limit < 5.00ms)"))
+    }
+
+    @Test("phase thresholds read only that phase's intervals, and rates its length")
+    func phases() throws {
+        let s = try Self.scenario([
+            "{ threshold: 'p99(rtt) < 5ms', phase: warm-up }", "{ threshold: 'p99(rtt) < 5ms', phase: spike }",
+            "{ threshold: 'error_rate < 1%', phase: warm-up }", "{ threshold: 'rate(messages.sent) == 1000/s', phase: spike }",
+        ])
+        let r = ThresholdEvaluator.evaluate(s, series: Self.series(), runSeconds: 5)
+        #expect(r.map(\.passed) == [true, false, true, true])
+        #expect(r[0].observed! < 2100)
+        #expect(r[1].observed == Double(HistogramConfiguration.latencyMicroseconds.highestEquivalentValue(10_000)))
+        #expect(PhaseWindow("spike", in: s)?.seconds == 3..<5)
+        #expect(PhaseWindow("warm-up", in: s)?.measuredLength(runSeconds: 2) == 2)
+    }
+
+    @Test("a latency nobody measured fails the threshold and says so")
+    func nothingMeasured() throws {
+        let s = try Self.scenario(["p99(rtt) < 5ms"])
+        let r = ThresholdEvaluator.evaluate(s, series: IntervalSeries(), runSeconds: 5)
+        #expect(r[0].observed == nil && !r[0].passed)
+        #expect(r[0].observedText == "no rtt measurements")
+    }
+
+    @Test("abort_on_fail: nothing is checked during the grace period; a failure after it is reported once measured")
+    func monitor() throws {
+        let s = try Self.scenario(["{ threshold: 'errors_refused == 0', abort_on_fail: true, grace: 4500ms }",
+                                   "{ threshold: 'p99(rtt) < 5ms', phase: spike, abort_on_fail: true }",
+                                   "p99(rtt) < 1us"])
+        var monitor = ThresholdMonitor(scenario: s)
+        #expect(monitor.isWatching)
+        let series = Self.series()
+        var running = IntervalSeries()
+        var firstFailure: (second: Int, label: String)?
+        for second in 0..<5 {
+            monitor.record(series[second], second: second)
+            running.merge(series[second], at: second)
+            if firstFailure == nil, let f = monitor.failing(totals: running.total, elapsed: Double(second + 1)) {
+                firstFailure = (second, f.threshold.label)
+            }
+        }
+        // The spike starts at 3 s; its p99 fails on its first interval (checked at 4 s), before the
+        // 4.5 s grace of the other has passed.
+        #expect(firstFailure?.second == 3)
+        #expect(firstFailure?.label == "p99(rtt) < 5ms [spike]")
+    }
+}
