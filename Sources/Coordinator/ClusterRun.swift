@@ -57,6 +57,8 @@ public final class ClusterRun: WireConnectionDelegate, TimerTarget, EventHandler
     private var ledger: BarrierLedger
     private var releaseLead = ReleaseLead()
     private var abortReason: String?
+    private var monitor: ThresholdMonitor
+    private var abortingThreshold: ThresholdResult?
     private var signalFD: Int32 = -1
     private var heartbeat: UInt64 = 0
     private var lastClockRefresh = Instant.now
@@ -70,6 +72,7 @@ public final class ClusterRun: WireConnectionDelegate, TimerTarget, EventHandler
         progress = ProgressPrinter(scenario: scenario)
         barriers = BarrierCoordinator(scenario: scenario)
         ledger = BarrierLedger(names: scenario.barrierNames)
+        monitor = ThresholdMonitor(scenario: scenario)
     }
 
     /// Runs to the end on the calling thread; returns the results, or throws if the run could
@@ -410,15 +413,28 @@ public final class ClusterRun: WireConnectionDelegate, TimerTarget, EventHandler
 
     // MARK: Progress and results
 
-    /// Prints every interval that all live agents have reported (or that is 2 s overdue).
+    /// Takes every interval that all live agents have reported (or that is 2 s overdue): checks
+    /// the abort-on-fail thresholds on it and prints it.
     private func printReadyIntervals() {
-        guard !settings.quiet, stage == .running || stage == .finishing || stage == .done else { return }
+        guard stage == .running || stage == .finishing || stage == .done else { return }
         let live = links.filter { $0.state == .running || $0.state == .finished }
         let overdue = Int(startInstant.nanoseconds(to: .now) / 1_000_000_000) - 2
         let ready = Swift.max(live.map { $0.state == .finished ? Int.max : $0.reported }.min() ?? overdue, Swift.min(overdue, merged.seconds.last.map { $0 + 1 } ?? 0))
         while printed < ready, printed <= (merged.seconds.last ?? -1) {
-            progress.show(second: printed, set: merged[printed],
-                          agents: (links.filter { $0.state != .lost }.count, links.filter { $0.state == .lost }.count))
+            let interval = merged[printed]
+            if !settings.quiet {
+                progress.show(second: printed, set: interval,
+                              agents: (links.filter { $0.state != .lost }.count, links.filter { $0.state == .lost }.count))
+            }
+            if monitor.isWatching && abortReason == nil {
+                monitor.record(interval, second: printed)
+                if let failing = monitor.failing(elapsed: Double(printed + 1)) {
+                    abortingThreshold = failing
+                    progress.finish()
+                    Log.error("volley: stopping the run on every agent: \(failing.summary) and it is marked abort_on_fail")
+                    abort("threshold \(failing.threshold.label) failed (\(failing.observedText))")
+                }
+            }
             printed += 1
         }
     }
@@ -441,6 +457,7 @@ public final class ClusterRun: WireConnectionDelegate, TimerTarget, EventHandler
                                  startSpreadMicros: starts.count > 1 ? (starts.max()! - starts.min()!) / 1000 : nil)
         results.connectionTimeline = Self.mergeTimelines(links.map(\.timeline))
         results.barriers = ledger.outcomes
+        results.abortingThreshold = abortingThreshold
         return results
     }
 

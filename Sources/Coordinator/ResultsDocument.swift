@@ -8,12 +8,18 @@ public enum ResultsDocument {
     public static let schema = "volley-results/1"
     static let percentiles: [Double] = [50, 90, 95, 99, 99.9, 99.99]
 
-    /// The whole document.
-    public static func build(_ results: RunResults, extra: [(String, JSONValue)] = []) -> JSONValue {
+    /// The whole document, with the thresholds' results and the verdict (evaluated here unless given).
+    public static func build(_ results: RunResults, thresholds: [ThresholdResult]? = nil, verdict: Verdict? = nil,
+                             extra: [(String, JSONValue)] = []) -> JSONValue {
+        let thresholds = thresholds ?? results.evaluateThresholds()
+        let verdict = verdict ?? results.verdict(thresholds)
         var fields: [(key: String, value: JSONValue)] = [
             ("schema", .string(schema)),
             ("run", run(results)),
-            ("phases", phases(results.scenario)),
+            ("verdict", .object([("status", .string(verdict.status.rawValue)), ("exit_code", .integer(Int64(verdict.exitCode))),
+                                 ("reason", .string(verdict.reason))])),
+            ("thresholds", .array(thresholds.map { threshold($0, aborting: results.abortingThreshold) })),
+            ("phases", phases(results)),
             ("totals", metrics(results.totals, full: true)),
             ("intervals", .array(results.series.seconds.map { second in
                 var m = metrics(results.series.compact(second))
@@ -55,7 +61,42 @@ public enum ResultsDocument {
         return .object(f)
     }
 
-    static func phases(_ s: Scenario) -> JSONValue {
+    static func threshold(_ r: ThresholdResult, aborting: ThresholdResult?) -> JSONValue {
+        let t = r.threshold
+        var f: [(key: String, value: JSONValue)] = [
+            ("expression", .string(t.text)),
+            ("phase", t.phase.map { .string($0) } ?? .null),
+            ("metric", t.quantity.metric.map { .string($0) } ?? .null),
+            ("unit", .string(unitName(t.quantity.unit))),
+            ("comparison", .string(t.comparison.rawValue)),
+            ("limit", .double(t.limit)),
+            ("limit_text", .string(ThresholdEvaluator.describe(t.limit, t.quantity.unit))),
+            ("observed", r.observed.map { .double($0) } ?? .null),
+            ("observed_text", .string(r.observedText)),
+            ("passed", .bool(r.passed)),
+            ("abort_on_fail", .bool(t.abortOnFail)),
+            ("line", .integer(Int64(t.line))),
+            ("column", .integer(Int64(t.column))),
+        ]
+        if let aborting, aborting.threshold == t {
+            f.append(("stopped_run", .object([("observed", aborting.observed.map { .double($0) } ?? .null),
+                                              ("observed_text", .string(aborting.observedText))])))
+        }
+        return .object(f)
+    }
+
+    /// How results.json names a threshold's unit.
+    public static func unitName(_ unit: Threshold.Unit) -> String {
+        switch unit {
+        case .microseconds: return "us"
+        case .count: return "count"
+        case .perSecond: return "per_second"
+        case .fraction: return "fraction"
+        }
+    }
+
+    static func phases(_ r: RunResults) -> JSONValue {
+        let s = r.scenario
         var start: Int64 = 0
         return .array(s.phases.map { p in
             defer { start += p.duration }
@@ -69,6 +110,11 @@ public enum ResultsDocument {
             case let .perConnection(r)?: f.append(("rate_per_connection", .double(r)))
             case let .total(r)?: f.append(("rate_total", .double(r)))
             case nil: break
+            }
+            if let window = PhaseWindow(p.name, in: s) {
+                let measured = window.measuredLength(runSeconds: r.duration)
+                f.append(("measured_seconds", .double((measured * 1000).rounded() / 1000)))
+                f.append(("totals", metrics(r.series.total(seconds: window.seconds), full: false)))
             }
             return .object(f)
         })

@@ -1,3 +1,4 @@
+import Report
 import Scenario
 import Stats
 
@@ -18,6 +19,8 @@ public struct RunResults: Sendable {
     public var duration: Double
     public var status: Status
     public var abortReason: String?
+    /// The `abort_on_fail` threshold that stopped the run, as it failed at that moment.
+    public var abortingThreshold: ThresholdResult?
     /// Every agent's intervals merged (bucket-exact).
     public var series: IntervalSeries
     public var agents: [AgentResult]
@@ -43,6 +46,16 @@ public struct RunResults: Sendable {
 
     /// Everything merged.
     public var totals: MetricSet { series.total }
+
+    /// The scenario's thresholds on what was measured.
+    public func evaluateThresholds() -> [ThresholdResult] {
+        ThresholdEvaluator.evaluate(scenario, series: series, runSeconds: duration)
+    }
+
+    /// The verdict, given the thresholds' results.
+    public func verdict(_ thresholds: [ThresholdResult]) -> Verdict {
+        Verdict.decide(results: thresholds, abortReason: abortReason, abortingThreshold: abortingThreshold)
+    }
 }
 
 /// One agent's part of a run.

@@ -128,6 +128,7 @@ public struct ThresholdMonitor: Sendable {
     private let scenario: Scenario
     private let watched: [Threshold]
     private var phaseTotals: [String: MetricSet] = [:]
+    private var totals = MetricSet()
 
     public init(scenario: Scenario) {
         self.scenario = scenario
@@ -139,16 +140,17 @@ public struct ThresholdMonitor: Sendable {
 
     /// Notes interval `second`'s merged measurements (for phase-scoped thresholds).
     public mutating func record(_ interval: MetricSet, second: Int) {
-        for t in watched {
-            guard let phase = t.phase, let window = PhaseWindow(phase, in: scenario), window.seconds.contains(second) else { continue }
+        guard isWatching else { return }
+        totals.merge(interval)
+        for phase in Set(watched.compactMap(\.phase)) {
+            guard let window = PhaseWindow(phase, in: scenario), window.seconds.contains(second) else { continue }
             phaseTotals[phase, default: MetricSet()].merge(interval)
         }
     }
 
-    /// The first watched threshold that fails on what was measured by `elapsed` seconds, given
-    /// the run's totals so far. A threshold is checked once its grace period has passed since
+    /// The first watched threshold that fails on what was recorded by `elapsed` seconds. A threshold is checked once its grace period has passed since
     /// the start of its scope (the run or its phase); one with nothing measured yet waits.
-    public func failing(totals: MetricSet, elapsed: Double) -> ThresholdResult? {
+    public func failing(elapsed: Double) -> ThresholdResult? {
         for t in watched {
             let grace = Double(t.abortGrace) / 1e9
             let result: ThresholdResult

@@ -3,6 +3,7 @@ import Coordinator
 import CVolleyLinux
 import JSON
 import Net
+import Report
 import Scenario
 import Stats
 #if canImport(Glibc)
@@ -16,6 +17,8 @@ struct RunSettings {
     var quiet = false
     /// The scenario's targets were replaced on the command line (agents must be told).
     var targetOverridden = false
+    /// Where to POST a summary when the verdict is not "passed".
+    var notifyURL: String?
 }
 
 /// Runs a scenario with the engine in this process: progress every second, then the summary and
@@ -59,6 +62,8 @@ enum LocalRun {
         var progress = ProgressPrinter(scenario: scenario)
         var second = 0
         var aborted: String?
+        var monitor = ThresholdMonitor(scenario: scenario)
+        var stoppedBy: ThresholdResult?
         while true {
             let boundary = start.advanced(by: Int64(second + 1) * 1_000_000_000)
             let wait = Int32(Swift.max(0, Instant.now.nanoseconds(to: boundary) / 1_000_000))
@@ -79,6 +84,16 @@ enum LocalRun {
             takeReleases()
             series.merge(set, at: second)
             if !settings.quiet { progress.show(second: second, set: set) }
+            if monitor.isWatching && aborted == nil {
+                monitor.record(set, second: second)
+                if let failing = monitor.failing(elapsed: Double(second + 1)) {
+                    stoppedBy = failing
+                    aborted = "threshold \(failing.threshold.label) failed (\(failing.observedText))"
+                    progress.finish()
+                    Log.error("volley: stopping the run: \(failing.summary) and it is marked abort_on_fail")
+                    engine.stopNow()
+                }
+            }
             second += 1
             if engine.isFinished { break }
         }
@@ -96,34 +111,7 @@ enum LocalRun {
         var withTimeline = results
         withTimeline.connectionTimeline = timeline
         withTimeline.barriers = ledger.outcomes
+        withTimeline.abortingThreshold = stoppedBy
         return Reporting.finish(withTimeline, settings: settings)
     }
 }
-
-/// Exit codes, following the load-testing convention (documented in the README).
-enum ExitCode {
-    static let passed: Int32 = 0
-    static let thresholdsFailed: Int32 = 1
-    static let couldNotRun: Int32 = 2
-    static let aborted: Int32 = 3
-}
-
-/// The end of every run: summary, results files, verdict.
-enum Reporting {
-    static func finish(_ results: RunResults, settings: RunSettings) -> Int32 {
-        Log.out(SummaryTable.render(results))
-        let directory = settings.outputDirectory ?? "volley-results/\(safeName(results.scenario.name))-\(Files.timestamp(results.startedAt))"
-        do {
-            try Files.write(ResultsDocument.build(results).serialized(indent: 1) + "\n", to: directory + "/results.json")
-            Log.out("results: \(directory)/results.json")
-        } catch {
-            Log.error("volley: \(error)")
-        }
-        return results.status == .aborted ? ExitCode.aborted : ExitCode.passed
-    }
-
-    static func safeName(_ name: String) -> String {
-        String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" })
-    }
-}
-

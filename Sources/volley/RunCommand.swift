@@ -9,19 +9,23 @@ enum RunCommand {
     static let usage = """
     usage: volley run SCENARIO.yaml [--agents HOST:PORT,... --token-file FILE] [--out DIR] [--target URL]
                                     [--target-host HOST:PORT] [--connections N] [--loops N]
-                                    [--lease DURATION] [--quiet]
+                                    [--lease DURATION] [--notify-url URL] [--quiet]
       Runs the scenario: with --agents, on those agents (volley agent) as one cluster; without,
-      with the engine in this process. Live progress every second, then a summary and
-      DIR/results.json (default volley-results/NAME-TIME/).
+      with the engine in this process. Live progress every second, then a summary, the
+      thresholds and the verdict, and the results in DIR (default volley-results/NAME-TIME/):
+      results.json, report.html, junit.xml, METRIC.hlog, series.csv.
       --target URL     replaces the scenario's target(s)
       --target-host H:P  replaces the host and port of the scenario's target(s), keeping paths
       --connections N  scales every phase's connections so that the peak is N
       --loops N        event loops (threads) per process; default one per core
       --lease D        agents stop on their own after D without a heartbeat (default 5s)
+      --notify-url URL POST a JSON summary (Slack-style "text") there when the verdict is not
+                       "passed"; https:// URLs are posted with curl
+    Exit codes: 0 passed, 1 thresholds failed, 2 could not be carried out, 3 aborted.
     """
 
     static func run(_ arguments: [String]) throws(UsageError) -> Int32 {
-        let options = try CommandLineOptions(arguments, valued: ["out", "target", "target-host", "loops", "agents", "token-file", "lease", "connections"],
+        let options = try CommandLineOptions(arguments, valued: ["out", "target", "target-host", "loops", "agents", "token-file", "lease", "connections", "notify-url"],
                                              switches: ["quiet"])
         guard options.positionals.count == 1 else { throw UsageError("expected one scenario file\n\(usage)") }
         guard var scenario = load(options.positionals[0]) else { return ExitCode.couldNotRun }
@@ -32,6 +36,12 @@ enum RunCommand {
         }
         var settings = RunSettings(outputDirectory: options.value("out"), quiet: options.has("quiet"))
         settings.targetOverridden = options.value("target") != nil || options.value("target-host") != nil
+        if let url = options.value("notify-url") {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw UsageError("--notify-url takes an http:// or https:// URL, got \"\(url)\"")
+            }
+            settings.notifyURL = url
+        }
         if options.value("loops") != nil { settings.loops = try options.integer("loops", default: 1, range: 1...256) }
         if let agents = options.value("agents") {
             let addresses = try agents.split(separator: ",").map { (part) throws(UsageError) -> SocketAddress in

@@ -11,8 +11,14 @@ volley — distributed WebSocket load generator
 usage:
   volley demo                                      run the bundled target and scenarios/demo.yaml against it
   volley run SCENARIO.yaml [--agents H:P,... --token-file F] [--out DIR] [--target URL]
-                           [--target-host H:P] [--connections N] [--loops N]
-                                                   run a load test (on agents, or in this process)
+                           [--target-host H:P] [--connections N] [--loops N] [--notify-url URL]
+                                                   run a load test (on agents, or in this process);
+                                                   DIR gets results.json, report.html, junit.xml,
+                                                   METRIC.hlog and series.csv
+  volley report RESULTS.json [--html OUT] [--junit OUT]
+                                                   re-render a finished run's report
+  volley compare BASELINE.json RESULTS.json [--max-regression 10%]
+                                                   fail on a p99, throughput or error-rate regression
   volley agent --listen ADDR:PORT --token-file F [--allow-target HOST|CIDR ...]
                                                    serve runs for a coordinator
   volley validate SCENARIO.yaml [--agents N] [--connections N]
@@ -20,8 +26,10 @@ usage:
   volley target --listen ADDR:PORT [--workers N]   run the bundled system under test
   volley help                                      this text
 
-Exit codes: 0 passed, 1 thresholds failed, 2 could not be carried out (bad scenario or
-arguments, target unreachable), 3 aborted (Ctrl-C).
+Exit codes: 0 passed; 1 thresholds failed (also a run stopped by an abort_on_fail
+threshold, and a compare that found a regression); 2 could not be carried out (bad scenario
+or arguments, agents unreachable, authentication failed); 3 aborted (Ctrl-C, lost agents
+under the abort policy).
 """
 
 ProcessSetup.ignoreBrokenPipes()
@@ -39,11 +47,15 @@ do {
         status = try RunCommand.demo(Array(arguments.dropFirst()))
     case "agent":
         status = try AgentCommand.run(Array(arguments.dropFirst()))
+    case "report":
+        status = try ReportCommand.report(Array(arguments.dropFirst()))
+    case "compare":
+        status = try ReportCommand.compare(Array(arguments.dropFirst()))
     case nil, "help", "--help", "-h":
         print(usage)
         status = arguments.isEmpty ? 2 : 0
     default:
-        let commands = ["demo", "run", "validate", "agent", "target", "help"]
+        let commands = ["demo", "run", "validate", "agent", "target", "report", "compare", "help"]
         let hint = Suggestion.closest(to: arguments[0], among: commands).map { " (did you mean \"\($0)\"?)" } ?? ""
         throw UsageError("unknown command \"\(arguments[0])\"\(hint)\n\n\(usage)")
     }

@@ -88,16 +88,15 @@ struct ThresholdEvaluationTests {
     func monitor() throws {
         let s = try Self.scenario(["{ threshold: 'errors_refused == 0', abort_on_fail: true, grace: 4500ms }",
                                    "{ threshold: 'p99(rtt) < 5ms', phase: spike, abort_on_fail: true }",
+                                   "{ threshold: 'count(rtt) < 100000', phase: spike, abort_on_fail: true }",
                                    "p99(rtt) < 1us"])
         var monitor = ThresholdMonitor(scenario: s)
         #expect(monitor.isWatching)
         let series = Self.series()
-        var running = IntervalSeries()
         var firstFailure: (second: Int, label: String)?
         for second in 0..<5 {
             monitor.record(series[second], second: second)
-            running.merge(series[second], at: second)
-            if firstFailure == nil, let f = monitor.failing(totals: running.total, elapsed: Double(second + 1)) {
+            if firstFailure == nil, let f = monitor.failing(elapsed: Double(second + 1)) {
                 firstFailure = (second, f.threshold.label)
             }
         }
@@ -105,5 +104,35 @@ struct ThresholdEvaluationTests {
         // 4.5 s grace of the other has passed.
         #expect(firstFailure?.second == 3)
         #expect(firstFailure?.label == "p99(rtt) < 5ms [spike]")
+        #expect(monitor.failing(elapsed: 5)?.threshold.label == "p99(rtt) < 5ms [spike]")
+    }
+
+    @Test("a phase's intervals are counted once however many watched thresholds share it")
+    func monitorCountsPhaseOnce() throws {
+        let s = try Self.scenario(["{ threshold: 'count(rtt) <= 2000', phase: spike, abort_on_fail: true }",
+                                   "{ threshold: 'p50(rtt) < 1s', phase: spike, abort_on_fail: true }"])
+        var monitor = ThresholdMonitor(scenario: s)
+        let series = Self.series()
+        for second in 0..<5 { monitor.record(series[second], second: second) }
+        #expect(monitor.failing(elapsed: 5) == nil)
+    }
+
+    @Test("verdicts: passed, failed with the failing thresholds named, aborted by a person, stopped by a threshold")
+    func verdicts() throws {
+        let s = try Self.scenario(["p99(rtt) < 20ms", "error_rate < 1%"])
+        let results = ThresholdEvaluator.evaluate(s, series: Self.series(), runSeconds: 5)
+        let passedOnly = results.filter(\.passed)
+        #expect(Verdict.decide(results: passedOnly, abortReason: nil).status == .passed)
+        #expect(Verdict.decide(results: passedOnly, abortReason: nil).exitCode == 0)
+        let failed = Verdict.decide(results: results, abortReason: nil)
+        #expect(failed.status == .failed && failed.exitCode == 1)
+        #expect(failed.reason.contains("error_rate < 1%"))
+        #expect(!failed.reason.contains("p99(rtt)"))
+        let interrupted = Verdict.decide(results: results, abortReason: "interrupted")
+        #expect(interrupted.status == .aborted && interrupted.exitCode == 3)
+        let stopped = Verdict.decide(results: passedOnly, abortReason: "threshold", abortingThreshold: results[1])
+        #expect(stopped.status == .failed && stopped.exitCode == 1)
+        #expect(stopped.reason.contains("stopped early by error_rate < 1%"))
+        #expect(Verdict.decide(results: [], abortReason: nil).reason == "passed (no thresholds)")
     }
 }

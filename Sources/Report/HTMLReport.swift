@@ -1,0 +1,343 @@
+/// `report.html`: one self-contained page (inline CSS and SVG, no scripts, no external assets):
+/// the verdict and thresholds first, then the figures over time, the latency distribution and
+/// the per-phase, per-agent and barrier tables.
+public enum HTMLReport {
+    static let palette = ["#2563eb", "#f59e0b", "#dc2626", "#059669", "#7c3aed", "#0891b2", "#db2777", "#65a30d"]
+
+    /// The page for `report`.
+    public static func render(_ report: RunReport) -> String {
+        var body = header(report)
+        body += verdict(report)
+        body += figures(report)
+        body += thresholds(report)
+        body += latencyOverTime(report)
+        body += throughputAndConnections(report)
+        body += errors(report)
+        body += distribution(report)
+        body += latencyTable(report)
+        body += phases(report)
+        body += agents(report)
+        body += barriers(report)
+        body += "<footer>volley · results schema volley-results/1 · run \(HTML.escape(report.runID)) · \(HTML.escape(report.startedAt))</footer>"
+        return """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>\(HTML.escape(report.scenario)) · \(report.verdict.status.rawValue) · volley</title>
+        <style>\(style)</style></head>
+        <body><main>\(body)</main></body></html>
+
+        """
+    }
+
+    // MARK: Sections
+
+    static func header(_ r: RunReport) -> String {
+        var facts: [(String, String)] = [("started", r.startedAt), ("duration", Format.fixed(r.duration, 1) + " s"),
+                                         ("model", r.model), ("agents", String(r.agents.count))]
+        if !r.targets.isEmpty { facts.append(("target", r.targets.joined(separator: ", "))) }
+        if let spread = r.startSpreadMicros { facts.append(("start spread", Format.micros(spread))) }
+        let list = facts.map { "<div><dt>\(HTML.escape($0.0))</dt><dd>\(HTML.escape($0.1))</dd></div>" }.joined()
+        return """
+        <header><div class="brand">volley</div><h1>\(HTML.escape(r.scenario))</h1>
+        <div class="file">\(HTML.escape(r.scenarioFile)) · run \(HTML.escape(r.runID))</div><dl class="facts">\(list)</dl></header>
+        """
+    }
+
+    static func verdict(_ r: RunReport) -> String {
+        let word = ["passed": "PASSED", "failed": "FAILED", "aborted": "ABORTED"][r.verdict.status.rawValue] ?? r.verdict.status.rawValue
+        let failed = r.thresholds.filter { !$0.passed }.count
+        var detail = r.thresholds.isEmpty ? "no thresholds" : "\(r.thresholds.count - failed) of \(r.thresholds.count) thresholds held"
+        if let reason = r.abortReason { detail += " · stopped early: \(reason)" }
+        return """
+        <section class="verdict \(r.verdict.status.rawValue)"><div class="word">\(word)</div>
+        <div><div class="detail">\(HTML.escape(detail))</div><div class="reason">\(HTML.escape(r.verdict.reason))</div></div>
+        <div class="exit">exit code \(r.verdict.exitCode)</div></section>
+        """
+    }
+
+    static func figures(_ r: RunReport) -> String {
+        let t = r.totals
+        let attempted = t.counter("connections.attempted"), opened = t.counter("connections.opened")
+        var cards: [(String, String, String)] = [
+            ("connections", Format.count(Double(opened)), attempted > 0 ? "\(Format.percent(Double(opened) / Double(attempted))) of \(Format.count(Double(attempted))) attempted" : "none attempted"),
+            ("peak open", Format.count(Double(Swift.max(t.gauge("connections.peak"), t.gauge("connections.open")))), "connections at once"),
+            ("sent", Format.count(r.sendRate) + "/s", "\(Format.count(Double(t.counter("messages.sent")))) messages"),
+            ("received", Format.count(r.receiveRate) + "/s", "\(Format.count(Double(t.counter("messages.received")))) messages"),
+            ("error rate", Format.percent(t.errorRate), "\(t.errors) error\(t.errors == 1 ? "" : "s")"),
+        ]
+        if let main = mainLatency(r), let l = t.latencies[main] {
+            cards.append(("p99 \(main)", Format.micros(l.p99), "p50 \(Format.micros(l.p50)) · max \(Format.micros(l.max))"))
+        }
+        return "<section class=\"cards\">" + cards.map { c in
+            "<div class=\"card\"><div class=\"label\">\(HTML.escape(c.0))</div><div class=\"value\">\(HTML.escape(c.1))</div><div class=\"sub\">\(HTML.escape(c.2))</div></div>"
+        }.joined() + "</section>"
+    }
+
+    static func thresholds(_ r: RunReport) -> String {
+        guard !r.thresholds.isEmpty else {
+            return section("Thresholds", "<p class=\"empty\">The scenario has no thresholds: the run passes whatever it measured. Add some under <code>thresholds:</code> (docs/scenarios.md).</p>")
+        }
+        var rows = ""
+        for t in r.thresholds {
+            var notes: [String] = []
+            if t.abortOnFail { notes.append("abort on fail") }
+            if t.stoppedRun { notes.append("stopped the run") }
+            if t.line > 0 { notes.append("line \(t.line)") }
+            rows += "<tr class=\"\(t.passed ? "ok" : "bad")\"><td><span class=\"pill \(t.passed ? "ok" : "bad")\">\(t.passed ? "pass" : "fail")</span></td>"
+            rows += "<td class=\"mono\">\(HTML.escape(t.expression))</td><td>\(HTML.escape(t.phase ?? "whole run"))</td>"
+            rows += "<td class=\"num\">\(HTML.escape(t.observedText))</td><td class=\"num\">\(HTML.escape("\(t.comparison) \(t.limitText)"))</td>"
+            rows += "<td class=\"note\">\(HTML.escape(notes.joined(separator: " · ")))</td></tr>"
+        }
+        return section("Thresholds", table(["", "threshold", "scope", "observed", "limit", ""], rows))
+    }
+
+    static func latencyOverTime(_ r: RunReport) -> String {
+        var out = ""
+        let bands = phaseBands(r)
+        for name in r.latencyNames {
+            let points = r.intervals.compactMap { i -> (Int, RunReport.Latency)? in
+                guard let l = i.metrics.latencies[name], l.count > 0 else { return nil }
+                return (i.second, l)
+            }
+            guard !points.isEmpty else { continue }
+            let lines = [
+                SVGChart.Line(name: "p50", color: palette[0], points: points.map { (Double($0.0 + 1), Double($0.1.p50)) }),
+                SVGChart.Line(name: "p90", color: palette[1], points: points.map { (Double($0.0 + 1), Double($0.1.p90)) }),
+                SVGChart.Line(name: "p99", color: palette[2], points: points.map { (Double($0.0 + 1), Double($0.1.p99)) }),
+                SVGChart.Line(name: "max", color: "#9ca3af", points: points.map { (Double($0.0 + 1), Double($0.1.max)) }, dashed: true),
+            ]
+            out += chart("\(name) latency over time", "percentiles of each second's \(name) samples",
+                         SVGChart.lines(lines, xFormat: seconds, yFormat: { Format.micros(Int64($0)) }, bands: bands))
+        }
+        return out.isEmpty ? "" : "<h2>Latency over time</h2>" + out
+    }
+
+    static func throughputAndConnections(_ r: RunReport) -> String {
+        let bands = phaseBands(r)
+        func series(_ counter: String) -> [(x: Double, y: Double)] { r.intervals.map { (Double($0.second + 1), Double($0.metrics.counter(counter))) } }
+        var out = "<h2>Load</h2>"
+        out += chart("Throughput", "messages per second",
+                     SVGChart.lines([SVGChart.Line(name: "sent/s", color: palette[0], points: series("messages.sent")),
+                                     SVGChart.Line(name: "received/s", color: palette[3], points: series("messages.received"))],
+                                    xFormat: seconds, yFormat: { Format.count($0) }, bands: bands))
+        out += chart("Connections", "open at the end of each second, and opened and closed in it",
+                     SVGChart.lines([SVGChart.Line(name: "open", color: palette[4], points: r.intervals.map { (Double($0.second + 1), Double($0.metrics.gauge("connections.open"))) }),
+                                     SVGChart.Line(name: "opened/s", color: palette[5], points: series("connections.opened"), dashed: true),
+                                     SVGChart.Line(name: "closed/s", color: "#9ca3af", points: series("connections.closed"), dashed: true)],
+                                    xFormat: seconds, yFormat: { Format.count($0) }, bands: bands))
+        return out
+    }
+
+    static func errors(_ r: RunReport) -> String {
+        let classes = r.totals.counters.filter { $0.key.hasPrefix("errors.") && $0.value > 0 }.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
+        guard !classes.isEmpty else { return section("Errors", "<p class=\"good\">No errors: every connection and message went as the scenario expected.</p>") }
+        let top = classes.filter { $0.key.split(separator: ".").count == 2 }.prefix(6)
+        let lines = top.enumerated().map { i, c in
+            SVGChart.Line(name: String(c.key.dropFirst(7)), color: [palette[2], palette[1], palette[4], palette[6], palette[5], palette[7]][i],
+                          points: r.intervals.map { (Double($0.second + 1), Double($0.metrics.counter(c.key))) })
+        }
+        var rows = ""
+        for c in classes {
+            rows += "<tr><td class=\"mono\">\(HTML.escape(String(c.key.dropFirst(7))))</td><td class=\"num\">\(c.value)</td><td>\(HTML.escape(errorMeaning(c.key)))</td></tr>"
+        }
+        return section("Errors", chart("Errors per second", "by class", SVGChart.lines(lines, xFormat: seconds, yFormat: { Format.count($0) }, bands: phaseBands(r)))
+                       + table(["class", "count", "meaning"], rows))
+    }
+
+    static func distribution(_ r: RunReport) -> String {
+        let names = r.latencyNames.filter { r.totals.latencies[$0]?.histogram != nil }
+        guard !names.isEmpty else { return "" }
+        let lines = names.enumerated().map { i, name in
+            let h = r.totals.latencies[name]!.histogram!
+            // The 100th percentile is drawn where the last sample sits: 1 - 1/count, at most 99.9999 %.
+            let last = Swift.min(99.9999, 100 - 100 / Double(Swift.max(h.totalCount, 1)))
+            let points = h.percentileDistribution(ticksPerHalfDistance: 5)
+                .map { (x: Swift.min($0.percentile, last), y: Double($0.value)) }
+            return SVGChart.Line(name: name, color: palette[i % palette.count], points: points)
+        }
+        return "<h2>Latency distribution</h2>" + chart("Percentile distribution", "whole run, from the merged HdrHistograms; the x axis stretches the tail",
+                                                       SVGChart.lines(lines, xScale: .percentile, xFormat: { percentileLabel($0) }, yFormat: { Format.micros(Int64($0)) }))
+    }
+
+    static func latencyTable(_ r: RunReport) -> String {
+        guard !r.latencyNames.isEmpty else { return "" }
+        var rows = ""
+        for name in r.latencyNames {
+            guard let l = r.totals.latencies[name] else { continue }
+            rows += "<tr><td class=\"mono\">\(HTML.escape(name))</td><td class=\"num\">\(l.count)</td>"
+            for v in [l.min, l.p50, l.p90, l.p95, l.p99, l.p999, l.max] { rows += "<td class=\"num\">\(Format.micros(v))</td>" }
+            rows += "<td class=\"num\">\(l.mean.map { Format.micros(Int64($0.rounded())) } ?? "")</td></tr>"
+        }
+        return section("Latency", table(["metric", "count", "min", "p50", "p90", "p95", "p99", "p99.9", "max", "mean"], rows))
+    }
+
+    static func phases(_ r: RunReport) -> String {
+        guard !r.phases.isEmpty else { return "" }
+        let main = mainLatency(r)
+        var rows = ""
+        for p in r.phases {
+            let c = p.connections.from == p.connections.to ? "\(p.connections.to)" : "\(p.connections.from) → \(p.connections.to)"
+            rows += "<tr><td>\(HTML.escape(p.name))</td><td class=\"num\">\(Format.fixed(p.start, 0))–\(Format.fixed(p.start + p.duration, 0)) s</td>"
+            rows += "<td class=\"num\">\(c)</td><td>\(HTML.escape(p.rate ?? ""))</td>"
+            if let t = p.totals {
+                let seconds = Swift.max(p.measured ?? p.duration, 0.001)
+                rows += "<td class=\"num\">\(Format.count(Double(t.counter("messages.sent")) / seconds))/s</td>"
+                rows += "<td class=\"num\">\(Format.count(Double(t.counter("messages.received")) / seconds))/s</td>"
+                rows += "<td class=\"num\">\(t.errors)</td>"
+                if let main, let l = t.latencies[main], l.count > 0 {
+                    rows += "<td class=\"num\">\(Format.micros(l.p50))</td><td class=\"num\">\(Format.micros(l.p99))</td>"
+                } else {
+                    rows += "<td></td><td></td>"
+                }
+            } else {
+                rows += "<td></td><td></td><td></td><td></td><td></td>"
+            }
+            rows += "</tr>"
+        }
+        let m = main.map { " \($0)" } ?? ""
+        return section("Phases", table(["phase", "time", "connections", "rate", "sent", "received", "errors", "p50\(m)", "p99\(m)"], rows))
+    }
+
+    static func agents(_ r: RunReport) -> String {
+        guard !r.agents.isEmpty else { return "" }
+        let main = mainLatency(r)
+        var rows = ""
+        for a in r.agents {
+            let t = a.totals
+            rows += "<tr class=\"\(a.lostAt == nil ? "" : "bad")\"><td>\(HTML.escape(a.name))</td><td>\(HTML.escape(a.host))</td>"
+            rows += "<td class=\"num\">\(t.counter("connections.opened"))</td><td class=\"num\">\(t.counter("messages.sent"))</td><td class=\"num\">\(t.counter("messages.received"))</td><td class=\"num\">\(t.errors)</td>"
+            if let main, let l = t.latencies[main], l.count > 0 { rows += "<td class=\"num\">\(Format.micros(l.p99))</td>" } else { rows += "<td></td>" }
+            rows += "<td class=\"num\">\(a.clockOffsetMicros.map { Format.fixed($0, 0) + " µs" } ?? "")</td><td class=\"num\">\(a.startOffsetMicros.map { Format.fixed($0, 1) + " µs" } ?? "")</td>"
+            rows += "<td>\(a.lostAt.map { "lost at \(Format.fixed($0, 1)) s" + (a.lostReason.map { ": \($0)" } ?? "") }.map(HTML.escape) ?? "ok")</td></tr>"
+        }
+        return section("Agents", table(["agent", "host", "connections", "sent", "received", "errors", "p99\(main.map { " \($0)" } ?? "")", "clock offset", "start offset", "state"], rows))
+    }
+
+    static func barriers(_ r: RunReport) -> String {
+        guard !r.barriers.isEmpty else { return "" }
+        let shown = r.barriers.prefix(40)
+        let byAgents = r.agents.count > 1
+        let bars = shown.map { b in
+            (label: "\(b.name) #\(b.generation + 1)", value: (byAgents ? b.releaseSpreadMicros : b.loopReleaseSpreadMicros) ?? 0,
+             color: b.timedOut ? palette[2] : palette[0])
+        }
+        var rows = ""
+        for b in shown {
+            rows += "<tr class=\"\(b.timedOut ? "bad" : "")\"><td>\(HTML.escape(b.name)) #\(b.generation + 1)</td><td class=\"num\">\(b.users)</td>"
+            for v in [b.releaseSpreadMicros, b.loopReleaseSpreadMicros, b.sendSpreadMicros, b.slowestLoopSendCostMicros] {
+                rows += "<td class=\"num\">\(v.map { Format.micros(Int64($0.rounded())) } ?? "")</td>"
+            }
+            rows += "<td>\(b.timedOut ? "timed out" : "released")</td></tr>"
+        }
+        var out = chart("Release spread", "between \(byAgents ? "agents" : "event loops"): how far apart the waiting users were let go",
+                        SVGChart.bars(bars, format: { Format.micros(Int64($0.rounded())) }))
+        out += table(["barrier", "users", "agents within", "loops within", "sends spread over", "send cost (busiest loop)", ""], rows)
+        if r.barriers.count > shown.count { out += "<p class=\"empty\">\(r.barriers.count - shown.count) more in results.json</p>" }
+        return section("Barriers", out)
+    }
+
+    // MARK: Pieces
+
+    /// The latency the scenario measures itself (not connect), else connect.
+    static func mainLatency(_ r: RunReport) -> String? {
+        r.latencyNames.first { !["connect", "barrier_release", "barrier_send"].contains($0) } ?? r.latencyNames.first
+    }
+
+    static func phaseBands(_ r: RunReport) -> [SVGChart.Band] {
+        r.phases.map { SVGChart.Band(start: $0.start, end: $0.start + $0.duration, label: $0.name) }
+    }
+
+    static func seconds(_ s: Double) -> String { Format.fixed(s, s == s.rounded() ? 0 : 1) + " s" }
+
+    static func percentileLabel(_ p: Double) -> String {
+        p == 0 ? "0%" : (p == p.rounded() ? String(Int(p)) : String(p)) + "%"
+    }
+
+    static func errorMeaning(_ counter: String) -> String {
+        let known: [String: String] = [
+            "errors.refused": "the target refused the TCP connection",
+            "errors.connect_timeout": "no TCP connection within the connect timeout",
+            "errors.connect": "the TCP connection failed",
+            "errors.handshake_status": "the WebSocket upgrade was answered with a non-101 status",
+            "errors.handshake": "the WebSocket upgrade response was malformed",
+            "errors.protocol_violation": "the target sent a frame RFC 6455 forbids; the connection was closed",
+            "errors.connection_lost": "the connection dropped without a close handshake",
+            "errors.closed_by_server": "the target closed the connection while the user still had steps",
+            "errors.expect_timeout": "an expected message did not arrive in time",
+            "errors.expect_mismatch": "a message arrived that did not match what was expected",
+            "errors.isolation_violation": "a user received a message meant for another",
+            "errors.send_failed": "a message could not be written",
+            "errors.barrier_timeout": "a barrier released before every user arrived",
+        ]
+        if let meaning = known[counter] { return meaning }
+        for (prefix, meaning) in known where counter.hasPrefix(prefix + ".") { return meaning + " (\(counter.dropFirst(prefix.count + 1)))" }
+        return ""
+    }
+
+    static func section(_ title: String, _ content: String) -> String {
+        "<section><h2>\(HTML.escape(title))</h2>\(content)</section>"
+    }
+
+    static func chart(_ title: String, _ subtitle: String, _ svg: String) -> String {
+        "<figure class=\"panel\"><figcaption><b>\(HTML.escape(title))</b><span>\(HTML.escape(subtitle))</span></figcaption>\(svg)</figure>"
+    }
+
+    static func table(_ headers: [String], _ rows: String) -> String {
+        "<div class=\"tablewrap\"><table><thead><tr>" + headers.map { "<th>\(HTML.escape($0))</th>" }.joined() + "</tr></thead><tbody>\(rows)</tbody></table></div>"
+    }
+
+    static let style = """
+    :root{--ink:#111827;--muted:#6b7280;--line:#e5e7eb;--bg:#f3f4f6;--ok:#059669;--bad:#dc2626;--warn:#d97706}
+    *{box-sizing:border-box}body{margin:0;background:var(--bg);color:var(--ink);font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif}
+    main{max-width:1040px;margin:0 auto;padding:24px 20px 40px}
+    header{background:#111827;color:#f9fafb;border-radius:10px;padding:18px 22px;margin-bottom:14px}
+    header .brand{font-weight:700;letter-spacing:.14em;text-transform:uppercase;font-size:11px;color:#93c5fd}
+    header h1{margin:2px 0 0;font-size:24px}header .file{color:#9ca3af;font-size:12px;margin-bottom:10px}
+    .facts{display:flex;flex-wrap:wrap;gap:6px 22px;margin:0}.facts div{display:flex;gap:6px}.facts dt{color:#9ca3af}.facts dd{margin:0}
+    .verdict{display:flex;align-items:center;gap:18px;border-radius:10px;padding:14px 20px;margin-bottom:14px;color:#fff}
+    .verdict.passed{background:var(--ok)}.verdict.failed{background:var(--bad)}.verdict.aborted{background:var(--warn)}
+    .verdict .word{font-size:26px;font-weight:800;letter-spacing:.05em}.verdict .detail{font-weight:600}.verdict .reason{opacity:.92;font-size:13px}
+    .verdict .exit{margin-left:auto;font-family:ui-monospace,monospace;font-size:12px;background:rgba(0,0,0,.18);padding:3px 8px;border-radius:6px;white-space:nowrap}
+    .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:10px;margin-bottom:14px}
+    .card{background:#fff;border:1px solid var(--line);border-radius:10px;padding:10px 14px}
+    .card .label{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}.card .value{font-size:22px;font-weight:700}.card .sub{color:var(--muted);font-size:12px}
+    section{background:#fff;border:1px solid var(--line);border-radius:10px;padding:14px 18px;margin-bottom:14px}
+    section.verdict,section.cards{border:0;padding-left:20px}section.cards{background:none;padding:0}
+    h2{font-size:16px;margin:18px 0 8px}section>h2{margin-top:0}
+    .panel{background:#fff;border:1px solid var(--line);border-radius:10px;margin:0 0 14px;padding:12px 14px}section .panel{border:0;padding:0}
+    figcaption{margin-bottom:4px}figcaption span{color:var(--muted);margin-left:10px;font-size:12px}
+    .chart{width:100%;height:auto;display:block}.chart text{font-size:11px;fill:#4b5563}
+    .chart .ylabel{text-anchor:end}.chart .xlabel{text-anchor:middle}.chart .barvalue{fill:#111827}
+    .chart .grid{stroke:#eef0f3}.chart .axis{stroke:#9ca3af}.chart .band0{fill:#f8fafc}.chart .band1{fill:#eef2ff}
+    .chart .bandlabel{fill:#6b7280;font-size:10px;text-transform:uppercase;letter-spacing:.05em}
+    .chart .hover{fill:transparent}.chart .hover:hover{fill:rgba(37,99,235,.08)}
+    .legend{display:flex;gap:16px;font-size:12px;color:#374151;margin-top:2px;padding-left:64px}.legend i{display:inline-block;width:12px;height:3px;margin-right:6px;vertical-align:middle;border-radius:2px}
+    .tablewrap{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:13px}
+    th{text-align:left;font-weight:600;color:var(--muted);border-bottom:2px solid var(--line);padding:6px 8px;white-space:nowrap}
+    td{border-bottom:1px solid var(--line);padding:6px 8px}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+    td.mono,code{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12.5px}td.note{color:var(--muted);font-size:12px}
+    tr.bad td{background:#fef2f2}.pill{display:inline-block;min-width:40px;text-align:center;border-radius:999px;font-size:11px;font-weight:700;text-transform:uppercase;padding:1px 8px;color:#fff}
+    .pill.ok{background:var(--ok)}.pill.bad{background:var(--bad)}.empty{color:var(--muted)}.good{color:var(--ok);font-weight:600}
+    footer{color:var(--muted);font-size:12px;text-align:center;margin-top:18px}
+    """
+}
+
+/// HTML text escaping.
+public enum HTML {
+    /// Escapes `&`, `<`, `>`, `"` and `'`.
+    public static func escape(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        for c in s {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,153 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Charts drawn as inline SVG, so the report is one file that needs nothing else to open.
+public enum SVGChart {
+    /// One line of a chart.
+    public struct Line: Sendable {
+        public var name: String
+        public var color: String
+        public var points: [(x: Double, y: Double)]
+        public var dashed = false
+
+        public init(name: String, color: String, points: [(x: Double, y: Double)], dashed: Bool = false) {
+            self.name = name
+            self.color = color
+            self.points = points
+            self.dashed = dashed
+        }
+    }
+
+    /// A shaded stretch of the x axis (a phase).
+    public struct Band: Sendable {
+        public var start: Double
+        public var end: Double
+        public var label: String
+        public init(start: Double, end: Double, label: String) {
+            self.start = start
+            self.end = end
+            self.label = label
+        }
+    }
+
+    /// How an axis is laid out.
+    public enum Scale: Sendable {
+        case linear
+        /// The percentile axis of HdrHistogram plots: x is 1/(1-p), drawn logarithmically, so
+        /// 90 %, 99 %, 99.9 % are equally spaced.
+        case percentile
+    }
+
+    static let width = 960.0, height = 300.0
+    static let left = 64.0, right = 16.0, top = 14.0, bottom = 34.0
+
+    /// A line chart over time (x in seconds) or over percentiles; `yFormat` labels the y axis
+    /// and the hover text. Each x position has a hover target listing every line's value there.
+    public static func lines(_ lines: [Line], xScale: Scale = .linear, xFormat: (Double) -> String, yFormat: (Double) -> String,
+                             bands: [Band] = [], yMinimum: Double = 0) -> String {
+        let all = lines.flatMap(\.points)
+        guard !all.isEmpty else { return "<p class=\"empty\">nothing measured</p>" }
+        func xValue(_ x: Double) -> Double { xScale == .percentile ? percentileX(x) : x }
+        let xs = all.map { xValue($0.x) }
+        let xMin = xScale == .percentile ? 0 : Swift.min(xs.min()!, bands.map(\.start).min() ?? .infinity)
+        var xMax = Swift.max(xs.max()!, bands.map(\.end).max() ?? -.infinity)
+        if xMax <= xMin { xMax = xMin + 1 }
+        let yTicks = niceTicks(maximum: Swift.max(all.map(\.y).max()!, yMinimum))
+        let yMax = yTicks.last!
+        let plotW = width - left - right, plotH = height - top - bottom
+        func px(_ x: Double) -> Double { left + (xValue(x) - xMin) / (xMax - xMin) * plotW }
+        func pxRaw(_ v: Double) -> Double { left + (v - xMin) / (xMax - xMin) * plotW }
+        func py(_ y: Double) -> Double { top + plotH - (yMax > 0 ? y / yMax : 0) * plotH }
+
+        var svg = "<svg class=\"chart\" viewBox=\"0 0 \(n(width)) \(n(height))\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">"
+        for (i, band) in bands.enumerated() {
+            let x0 = pxRaw(Swift.max(band.start, xMin)), x1 = pxRaw(Swift.min(band.end, xMax))
+            guard x1 > x0 else { continue }
+            svg += "<rect x=\"\(n(x0))\" y=\"\(n(top))\" width=\"\(n(x1 - x0))\" height=\"\(n(plotH))\" class=\"band\(i % 2)\"/>"
+            svg += "<text x=\"\(n(x0 + 4))\" y=\"\(n(top + 12))\" class=\"bandlabel\">\(HTML.escape(band.label))</text>"
+        }
+        for t in yTicks {
+            let y = py(t)
+            svg += "<line x1=\"\(n(left))\" x2=\"\(n(width - right))\" y1=\"\(n(y))\" y2=\"\(n(y))\" class=\"grid\"/>"
+            svg += "<text x=\"\(n(left - 6))\" y=\"\(n(y + 4))\" class=\"ylabel\">\(HTML.escape(yFormat(t)))</text>"
+        }
+        for t in xScale == .percentile ? percentileTicks(upTo: xMax) : niceTicks(minimum: xMin, maximum: xMax, count: 10) {
+            let x = xScale == .percentile ? pxRaw(percentileX(t)) : pxRaw(t)
+            svg += "<line x1=\"\(n(x))\" x2=\"\(n(x))\" y1=\"\(n(top + plotH))\" y2=\"\(n(top + plotH + 4))\" class=\"axis\"/>"
+            svg += "<text x=\"\(n(x))\" y=\"\(n(top + plotH + 18))\" class=\"xlabel\">\(HTML.escape(xFormat(t)))</text>"
+        }
+        svg += "<line x1=\"\(n(left))\" x2=\"\(n(width - right))\" y1=\"\(n(top + plotH))\" y2=\"\(n(top + plotH))\" class=\"axis\"/>"
+        for line in lines where !line.points.isEmpty {
+            let path = line.points.enumerated().map { i, p in "\(i == 0 ? "M" : "L")\(n(px(p.x))),\(n(py(p.y)))" }.joined()
+            svg += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"1.8\"\(line.dashed ? " stroke-dasharray=\"5 4\"" : "") stroke-linejoin=\"round\"/>"
+            if line.points.count == 1 {
+                svg += "<circle cx=\"\(n(px(line.points[0].x)))\" cy=\"\(n(py(line.points[0].y)))\" r=\"3\" fill=\"\(line.color)\"/>"
+            }
+        }
+        // Hover targets: one column per distinct x, naming every line's value there.
+        let columns = Array(Set(all.map(\.x))).sorted()
+        if columns.count <= 2000 {
+            for (i, x) in columns.enumerated() {
+                let x0 = i == 0 ? px(x) : (px(columns[i - 1]) + px(x)) / 2
+                let x1 = i == columns.count - 1 ? px(x) : (px(x) + px(columns[i + 1])) / 2
+                var tip = xFormat(x)
+                for line in lines { if let p = line.points.first(where: { $0.x == x }) { tip += "\n\(line.name): \(yFormat(p.y))" } }
+                svg += "<rect x=\"\(n(x0))\" y=\"\(n(top))\" width=\"\(n(Swift.max(x1 - x0, 1)))\" height=\"\(n(plotH))\" class=\"hover\"><title>\(HTML.escape(tip))</title></rect>"
+            }
+        }
+        svg += "</svg>"
+        let legend = lines.map { "<span><i style=\"background:\($0.color)\"></i>\(HTML.escape($0.name))</span>" }.joined()
+        return svg + "<div class=\"legend\">\(legend)</div>"
+    }
+
+    /// Horizontal bars, one per labelled value (barrier spreads).
+    public static func bars(_ items: [(label: String, value: Double, color: String)], format: (Double) -> String) -> String {
+        guard !items.isEmpty else { return "<p class=\"empty\">nothing measured</p>" }
+        let rowH = 22.0, labelW = 180.0, valueW = 90.0
+        let h = Double(items.count) * rowH + 8
+        let maxV = Swift.max(items.map(\.value).max() ?? 1, 1e-9)
+        var svg = "<svg class=\"chart\" viewBox=\"0 0 \(n(width)) \(n(h))\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">"
+        for (i, item) in items.enumerated() {
+            let y = 4 + Double(i) * rowH
+            let w = Swift.max(1, item.value / maxV * (width - labelW - valueW))
+            svg += "<text x=\"\(n(labelW - 8))\" y=\"\(n(y + 15))\" class=\"ylabel\">\(HTML.escape(item.label))</text>"
+            svg += "<rect x=\"\(n(labelW))\" y=\"\(n(y + 3))\" width=\"\(n(w))\" height=\"\(n(rowH - 7))\" rx=\"2\" fill=\"\(item.color)\"><title>\(HTML.escape("\(item.label): \(format(item.value))"))</title></rect>"
+            svg += "<text x=\"\(n(labelW + w + 6))\" y=\"\(n(y + 15))\" class=\"barvalue\">\(HTML.escape(format(item.value)))</text>"
+        }
+        return svg + "</svg>"
+    }
+
+    /// log10(1 / (1 - p/100)), capped at 99.9999 %.
+    static func percentileX(_ p: Double) -> Double {
+        let fraction = Swift.min(p, 99.9999) / 100
+        return log10(1 / (1 - fraction))
+    }
+
+    static func percentileTicks(upTo xMax: Double) -> [Double] {
+        [0, 90, 99, 99.9, 99.99, 99.999, 99.9999].filter { percentileX($0) <= xMax + 1e-9 }
+    }
+
+    /// Round tick values from 0 (or `minimum`) to at least `maximum`.
+    static func niceTicks(minimum: Double = 0, maximum: Double, count: Int = 5) -> [Double] {
+        let span = maximum - minimum
+        guard span > 0, span.isFinite else { return [minimum, minimum + 1] }
+        let raw = span / Double(count)
+        let magnitude = pow(10, floor(log10(raw)))
+        let step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
+        var ticks: [Double] = []
+        var t = (minimum / step).rounded(.down) * step
+        while t < maximum + step * 0.999 {
+            if t >= minimum - 1e-9 { ticks.append(t) }
+            if ticks.count > count * 3 { break }
+            t += step
+        }
+        return ticks.count >= 2 ? ticks : [minimum, minimum + step]
+    }
+
+    /// A coordinate with at most one decimal.
+    static func n(_ v: Double) -> String {
+        let r = (v * 10).rounded() / 10
+        return r == r.rounded() ? String(Int64(r)) : String(r)
+    }
+}

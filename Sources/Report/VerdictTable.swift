@@ -1,0 +1,20 @@
+/// The thresholds and the verdict as the terminal shows them at the end of a run.
+public enum VerdictTable {
+    /// One line per threshold (✓/✗, expression, scope, observed, limit), then the verdict.
+    public static func render(_ results: [ThresholdResult], verdict: Verdict, stoppedBy: ThresholdResult? = nil) -> String {
+        var out = ""
+        if !results.isEmpty {
+            let width = Swift.max(24, (results.map(\.threshold.label.count).max() ?? 0) + 2)
+            out += "\nthresholds:\n"
+            for r in results {
+                out += "  \(r.passed ? "✓" : "✗") \(Format.left(r.threshold.label, width)) \(Format.right(r.observedText, 12))"
+                if !r.passed { out += "   limit \(r.threshold.comparison.rawValue) \(ThresholdEvaluator.describe(r.threshold.limit, r.threshold.quantity.unit))" }
+                if let stoppedBy, stoppedBy.threshold == r.threshold { out += "   stopped the run at \(stoppedBy.observedText)" }
+                out += "\n"
+            }
+        }
+        let word = verdict.status == .passed ? "PASSED" : verdict.status == .failed ? "FAILED" : "ABORTED"
+        out += "\nverdict: \(word) (exit \(verdict.exitCode)) - \(verdict.reason)\n"
+        return out
+    }
+}
