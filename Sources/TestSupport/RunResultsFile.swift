@@ -45,6 +45,23 @@ public struct RunResultsFile {
     /// Receivers' order agreement ("receivers", "distinct_orders", "divergent"), when fingerprinted.
     public var order: [String: Any]? { root["order"] as? [String: Any] }
 
+    /// verdict.status ("passed", "failed", "aborted").
+    public var verdict: String? { (root["verdict"] as? [String: Any])?["status"] as? String }
+
+    /// Each threshold's record (expression, phase, unit, observed, passed, ...).
+    public var thresholds: [[String: Any]] { root["thresholds"] as? [[String: Any]] ?? [] }
+
+    /// The expressions of the thresholds that failed.
+    public var failedThresholds: [String] {
+        thresholds.filter { ($0["passed"] as? Bool) == false }.compactMap { $0["expression"] as? String }
+    }
+
+    /// Whether every failed threshold is a latency one: tests run on shared, loaded machines that
+    /// cannot promise a p99, while counts and error rates must hold anywhere.
+    public var failedOnlyOnLatency: Bool {
+        thresholds.allSatisfy { ($0["passed"] as? Bool) == true || ($0["unit"] as? String) == "us" }
+    }
+
     /// run.start_spread_us, when measured.
     public var startSpreadMicros: Int64? { ((root["run"] as? [String: Any])?["start_spread_us"] as? NSNumber)?.int64Value }
 }
@@ -67,5 +84,12 @@ public struct VolleyRun {
 
     public func results() throws -> RunResultsFile {
         try RunResultsFile(path: outputDirectory + "/results.json")
+    }
+
+    /// Exit 0, or exit 1 with only latency thresholds failed (see `failedOnlyOnLatency`).
+    public var passedApartFromLatency: Bool {
+        if status == 0 { return true }
+        guard status == 1, let r = try? results() else { return false }
+        return r.verdict == "failed" && r.failedOnlyOnLatency
     }
 }

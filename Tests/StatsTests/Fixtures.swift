@@ -54,17 +54,6 @@ struct ReferenceVector: Sendable, CustomTestStringConvertible {
     }
 }
 
-/// Where the reference Python HdrHistogram lives (see the README's test command).
-enum ReferencePython {
-    static var path: String {
-        ProcessInfo.processInfo.environment["VOLLEY_HDR_PYTHON"] ?? "/tmp/hdr-venv/bin/python"
-    }
-    static var available: Bool { FileManager.default.isExecutableFile(atPath: path) }
-    static var checker: String { Repository.sharedTools + "/hdr_check.py" }
-    /// Run the cross-checks when the reference is installed, and always when references are required.
-    static var shouldRun: Bool { available || Repository.referencesRequired }
-}
-
 func approximatelyEqual(_ a: Double, _ b: Double, relative: Double = 1e-9) -> Bool {
     a == b || abs(a - b) <= relative * Swift.max(abs(a), abs(b))
 }
