@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "Agent", dependencies: ["Net", "WebSocket", "Scenario", "Stats", "JSON", "WireProtocol", "CVolleyLinux"], swiftSettings: hotPath),
         .executableTarget(name: "volley", dependencies: ["Target", "Agent", "Coordinator", "Report", "WireProtocol", "Scenario", "Stats", "Net", "WebSocket", "JSON"]),
         .executableTarget(name: "volley-conformance", dependencies: ["Net", "WebSocket"]),
-        .executableTarget(name: "volley-bench", dependencies: ["Stats", "Net", "WebSocket", "WireProtocol", "ByteCoding"]),
+        .executableTarget(name: "volley-bench", dependencies: ["Stats", "Net", "WebSocket", "WireProtocol", "ByteCoding", "Scenario", "Coordinator", "Report", "JSON"]),
         .target(name: "TestSupport", dependencies: ["Net", "WebSocket"], linkerSettings: [.linkedLibrary("m")]),
 
         .testTarget(name: "ByteCodingTests", dependencies: ["ByteCoding", "TestSupport"]),

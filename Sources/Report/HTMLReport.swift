@@ -94,7 +94,7 @@ public enum HTMLReport {
     static func latencyOverTime(_ r: RunReport) -> String {
         var out = ""
         let bands = phaseBands(r)
-        for name in r.latencyNames {
+        for name in r.latencyNames where name != "barrier_release" {
             let points = r.intervals.compactMap { i -> (Int, RunReport.Latency)? in
                 guard let l = i.metrics.latencies[name], l.count > 0 else { return nil }
                 return (i.second, l)
@@ -106,8 +106,10 @@ public enum HTMLReport {
                 SVGChart.Line(name: "p99", color: palette[2], points: points.map { (Double($0.0 + 1), Double($0.1.p99)) }),
                 SVGChart.Line(name: "max", color: "#9ca3af", points: points.map { (Double($0.0 + 1), Double($0.1.max)) }, dashed: true),
             ]
-            out += chart("\(name) latency over time", "percentiles of each second's \(name) samples",
-                         SVGChart.lines(lines, xFormat: seconds, yFormat: { Format.micros(Int64($0)) }, bands: bands))
+            let logarithmic = SVGChart.wantsLogarithmicScale(lines.flatMap { $0.points.map(\.y) })
+            out += chart("\(name) latency over time", "percentiles of each second's \(name) samples\(logarithmic ? " (logarithmic scale)" : "")",
+                         SVGChart.lines(lines, xFormat: seconds, yFormat: latencyTick, bands: bands,
+                                        logarithmicY: logarithmic, maxGap: 1))
         }
         return out.isEmpty ? "" : "<h2>Latency over time</h2>" + out
     }
@@ -118,7 +120,7 @@ public enum HTMLReport {
         var out = "<h2>Load</h2>"
         out += chart("Throughput", "messages per second",
                      SVGChart.lines([SVGChart.Line(name: "sent/s", color: palette[0], points: series("messages.sent")),
-                                     SVGChart.Line(name: "received/s", color: palette[3], points: series("messages.received"))],
+                                     SVGChart.Line(name: "received/s", color: palette[3], points: series("messages.received"), dashed: true)],
                                     xFormat: seconds, yFormat: { Format.count($0) }, bands: bands))
         out += chart("Connections", "open at the end of each second, and opened and closed in it",
                      SVGChart.lines([SVGChart.Line(name: "open", color: palette[4], points: r.intervals.map { (Double($0.second + 1), Double($0.metrics.gauge("connections.open"))) }),
@@ -145,7 +147,8 @@ public enum HTMLReport {
     }
 
     static func distribution(_ r: RunReport) -> String {
-        let names = r.latencyNames.filter { r.totals.latencies[$0]?.histogram != nil }
+        // Release offsets are per event loop, not per user: the Barriers section shows them.
+        let names = r.latencyNames.filter { r.totals.latencies[$0]?.histogram != nil && $0 != "barrier_release" }
         guard !names.isEmpty else { return "" }
         let lines = names.enumerated().map { i, name in
             let h = r.totals.latencies[name]!.histogram!
@@ -155,8 +158,10 @@ public enum HTMLReport {
                 .map { (x: Swift.min($0.percentile, last), y: Double($0.value)) }
             return SVGChart.Line(name: name, color: palette[i % palette.count], points: points)
         }
-        return "<h2>Latency distribution</h2>" + chart("Percentile distribution", "whole run, from the merged HdrHistograms; the x axis stretches the tail",
-                                                       SVGChart.lines(lines, xScale: .percentile, xFormat: { percentileLabel($0) }, yFormat: { Format.micros(Int64($0)) }))
+        let logarithmic = SVGChart.wantsLogarithmicScale(lines.flatMap { $0.points.map(\.y) })
+        return "<h2>Latency distribution</h2>" + chart("Percentile distribution", "whole run, from the merged HdrHistograms; the x axis stretches the tail\(logarithmic ? ", the y axis is logarithmic" : "")",
+                                                       SVGChart.lines(lines, xScale: .percentile, xFormat: { percentileLabel($0) }, yFormat: latencyTick,
+                                                                      logarithmicY: logarithmic))
     }
 
     static func latencyTable(_ r: RunReport) -> String {
@@ -224,7 +229,7 @@ public enum HTMLReport {
         var rows = ""
         for b in shown {
             rows += "<tr class=\"\(b.timedOut ? "bad" : "")\"><td>\(HTML.escape(b.name)) #\(b.generation + 1)</td><td class=\"num\">\(b.users)</td>"
-            for v in [b.releaseSpreadMicros, b.loopReleaseSpreadMicros, b.sendSpreadMicros, b.slowestLoopSendCostMicros] {
+            for v in [byAgents ? b.releaseSpreadMicros : nil, b.loopReleaseSpreadMicros, b.sendSpreadMicros, b.slowestLoopSendCostMicros] {
                 rows += "<td class=\"num\">\(v.map { Format.micros(Int64($0.rounded())) } ?? "")</td>"
             }
             rows += "<td>\(b.timedOut ? "timed out" : "released")</td></tr>"
@@ -245,6 +250,18 @@ public enum HTMLReport {
 
     static func phaseBands(_ r: RunReport) -> [SVGChart.Band] {
         r.phases.map { SVGChart.Band(start: $0.start, end: $0.start + $0.duration, label: $0.name) }
+    }
+
+    /// An axis label for a latency: "500µs", "2ms", "1.5s" (no trailing zeros).
+    static func latencyTick(_ us: Double) -> String {
+        func trimmed(_ v: Double) -> String {
+            var t = Format.fixed(v, 2)
+            while t.contains(".") && (t.hasSuffix("0") || t.hasSuffix(".")) { t.removeLast() }
+            return t
+        }
+        if us < 1000 { return trimmed(us) + "µs" }
+        if us < 1_000_000 { return trimmed(us / 1000) + "ms" }
+        return trimmed(us / 1e6) + "s"
     }
 
     static func seconds(_ s: Double) -> String { Format.fixed(s, s == s.rounded() ? 0 : 1) + " s" }

@@ -44,8 +44,10 @@ public enum SVGChart {
 
     /// A line chart over time (x in seconds) or over percentiles; `yFormat` labels the y axis
     /// and the hover text. Each x position has a hover target listing every line's value there.
+    /// `logarithmicY` draws the y axis by decades (latencies from 100 µs to 2 s on one chart);
+    /// points further apart on x than `maxGap` are not joined (seconds with nothing measured).
     public static func lines(_ lines: [Line], xScale: Scale = .linear, xFormat: (Double) -> String, yFormat: (Double) -> String,
-                             bands: [Band] = [], yMinimum: Double = 0) -> String {
+                             bands: [Band] = [], yMinimum: Double = 0, logarithmicY: Bool = false, maxGap: Double? = nil) -> String {
         let all = lines.flatMap(\.points)
         guard !all.isEmpty else { return "<p class=\"empty\">nothing measured</p>" }
         func xValue(_ x: Double) -> Double { xScale == .percentile ? percentileX(x) : x }
@@ -53,12 +55,18 @@ public enum SVGChart {
         let xMin = xScale == .percentile ? 0 : Swift.min(xs.min()!, bands.map(\.start).min() ?? .infinity)
         var xMax = Swift.max(xs.max()!, bands.map(\.end).max() ?? -.infinity)
         if xMax <= xMin { xMax = xMin + 1 }
-        let yTicks = niceTicks(maximum: Swift.max(all.map(\.y).max()!, yMinimum))
-        let yMax = yTicks.last!
+        let yTicks = logarithmicY ? decadeTicks(all.map(\.y)) : niceTicks(maximum: Swift.max(all.map(\.y).max()!, yMinimum))
+        let yLow = yTicks.first!, yMax = yTicks.last!
         let plotW = width - left - right, plotH = height - top - bottom
         func px(_ x: Double) -> Double { left + (xValue(x) - xMin) / (xMax - xMin) * plotW }
         func pxRaw(_ v: Double) -> Double { left + (v - xMin) / (xMax - xMin) * plotW }
-        func py(_ y: Double) -> Double { top + plotH - (yMax > 0 ? y / yMax : 0) * plotH }
+        func py(_ y: Double) -> Double {
+            if logarithmicY {
+                let span = log10(yMax) - log10(yLow)
+                return top + plotH - (span > 0 ? (log10(Swift.max(y, yLow)) - log10(yLow)) / span : 0) * plotH
+            }
+            return top + plotH - (yMax > 0 ? y / yMax : 0) * plotH
+        }
 
         var svg = "<svg class=\"chart\" viewBox=\"0 0 \(n(width)) \(n(height))\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">"
         for (i, band) in bands.enumerated() {
@@ -79,11 +87,14 @@ public enum SVGChart {
         }
         svg += "<line x1=\"\(n(left))\" x2=\"\(n(width - right))\" y1=\"\(n(top + plotH))\" y2=\"\(n(top + plotH))\" class=\"axis\"/>"
         for line in lines where !line.points.isEmpty {
-            let path = line.points.enumerated().map { i, p in "\(i == 0 ? "M" : "L")\(n(px(p.x))),\(n(py(p.y)))" }.joined()
-            svg += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"1.8\"\(line.dashed ? " stroke-dasharray=\"5 4\"" : "") stroke-linejoin=\"round\"/>"
-            if line.points.count == 1 {
-                svg += "<circle cx=\"\(n(px(line.points[0].x)))\" cy=\"\(n(py(line.points[0].y)))\" r=\"3\" fill=\"\(line.color)\"/>"
+            var path = ""
+            for (i, p) in line.points.enumerated() {
+                let joined = i > 0 && (maxGap.map { p.x - line.points[i - 1].x <= $0 + 1e-9 } ?? true)
+                let isolated = !joined && (i == line.points.count - 1 || (maxGap.map { line.points[i + 1].x - p.x > $0 + 1e-9 } ?? false))
+                path += "\(joined ? "L" : "M")\(n(px(p.x))),\(n(py(p.y)))"
+                if isolated { svg += "<circle cx=\"\(n(px(p.x)))\" cy=\"\(n(py(p.y)))\" r=\"2.5\" fill=\"\(line.color)\"/>" }
             }
+            svg += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"1.8\"\(line.dashed ? " stroke-dasharray=\"5 4\"" : "") stroke-linejoin=\"round\"/>"
         }
         // Hover targets: one column per distinct x, naming every line's value there.
         let columns = Array(Set(all.map(\.x))).sorted()
@@ -126,6 +137,30 @@ public enum SVGChart {
 
     static func percentileTicks(upTo xMax: Double) -> [Double] {
         [0, 90, 99, 99.9, 99.99, 99.999, 99.9999].filter { percentileX($0) <= xMax + 1e-9 }
+    }
+
+    /// Powers of ten from below the smallest positive value to above the largest, with 2 and 5
+    /// between them when there are few decades.
+    static func decadeTicks(_ values: [Double]) -> [Double] {
+        let positive = values.filter { $0 > 0 }
+        guard let low = positive.min(), let high = positive.max() else { return [1, 10] }
+        let first = floor(log10(low)), last = Swift.max(first + 1, (log10(high) - 1e-9).rounded(.up))
+        var ticks: [Double] = []
+        var e = first
+        while e <= last {
+            let decade = pow(10, e)
+            ticks.append(decade)
+            if last - first <= 3 && e < last { ticks += [2 * decade, 5 * decade] }
+            e += 1
+        }
+        return ticks
+    }
+
+    /// True when values this far apart read better on a logarithmic axis.
+    public static func wantsLogarithmicScale(_ values: [Double]) -> Bool {
+        let positive = values.filter { $0 > 0 }
+        guard let low = positive.min(), let high = positive.max() else { return false }
+        return high / low > 50
     }
 
     /// Round tick values from 0 (or `minimum`) to at least `maximum`.

@@ -10,11 +10,14 @@ case "control":
     ControlPlaneBenchmark().run()
 case "release":
     ReleaseBenchmark().run()
+case "report":
+    ReportBenchmark().run()
 default:
     print("""
     usage: volley-bench stats      record, merge, encode and decode cost of the HDR histogram
            volley-bench codec      WebSocket frame codec cost per 32-byte frame
            volley-bench control    stats report size per agent-second; merge time for 100 agents
            volley-bench release    how late and how spread event loops act at a named instant
+           volley-bench report     writing, reading back and rendering a one-hour run's results
     """)
 }
