@@ -18,11 +18,11 @@ public enum HTMLReport {
         body += phases(report)
         body += agents(report)
         body += barriers(report)
-        body += "<footer>volley · results schema volley-results/1 · run \(HTML.escape(report.runID)) · \(HTML.escape(report.startedAt))</footer>"
+        body += "<footer>volley · results schema volley-results/1 · run \(Markup.escape(report.runID)) · \(Markup.escape(report.startedAt))</footer>"
         return """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(HTML.escape(report.scenario)) · \(report.verdict.status.rawValue) · volley</title>
+        <title>\(Markup.escape(report.scenario)) · \(report.verdict.status.rawValue) · volley</title>
         <style>\(style)</style></head>
         <body><main>\(body)</main></body></html>
 
@@ -36,10 +36,10 @@ public enum HTMLReport {
                                          ("model", r.model), ("agents", String(r.agents.count))]
         if !r.targets.isEmpty { facts.append(("target", r.targets.joined(separator: ", "))) }
         if let spread = r.startSpreadMicros { facts.append(("start spread", Format.micros(spread))) }
-        let list = facts.map { "<div><dt>\(HTML.escape($0.0))</dt><dd>\(HTML.escape($0.1))</dd></div>" }.joined()
+        let list = facts.map { "<div><dt>\(Markup.escape($0.0))</dt><dd>\(Markup.escape($0.1))</dd></div>" }.joined()
         return """
-        <header><div class="brand">volley</div><h1>\(HTML.escape(r.scenario))</h1>
-        <div class="file">\(HTML.escape(r.scenarioFile)) · run \(HTML.escape(r.runID))</div><dl class="facts">\(list)</dl></header>
+        <header><div class="brand">volley</div><h1>\(Markup.escape(r.scenario))</h1>
+        <div class="file">\(Markup.escape(r.scenarioFile)) · run \(Markup.escape(r.runID))</div><dl class="facts">\(list)</dl></header>
         """
     }
 
@@ -50,7 +50,7 @@ public enum HTMLReport {
         if let reason = r.abortReason { detail += " · stopped early: \(reason)" }
         return """
         <section class="verdict \(r.verdict.status.rawValue)"><div class="word">\(word)</div>
-        <div><div class="detail">\(HTML.escape(detail))</div><div class="reason">\(HTML.escape(r.verdict.reason))</div></div>
+        <div><div class="detail">\(Markup.escape(detail))</div><div class="reason">\(Markup.escape(r.verdict.reason))</div></div>
         <div class="exit">exit code \(r.verdict.exitCode)</div></section>
         """
     }
@@ -69,7 +69,7 @@ public enum HTMLReport {
             cards.append(("p99 \(main)", Format.micros(l.p99), "p50 \(Format.micros(l.p50)) · max \(Format.micros(l.max))"))
         }
         return "<section class=\"cards\">" + cards.map { c in
-            "<div class=\"card\"><div class=\"label\">\(HTML.escape(c.0))</div><div class=\"value\">\(HTML.escape(c.1))</div><div class=\"sub\">\(HTML.escape(c.2))</div></div>"
+            "<div class=\"card\"><div class=\"label\">\(Markup.escape(c.0))</div><div class=\"value\">\(Markup.escape(c.1))</div><div class=\"sub\">\(Markup.escape(c.2))</div></div>"
         }.joined() + "</section>"
     }
 
@@ -84,9 +84,9 @@ public enum HTMLReport {
             if t.stoppedRun { notes.append("stopped the run") }
             if t.line > 0 { notes.append("line \(t.line)") }
             rows += "<tr class=\"\(t.passed ? "ok" : "bad")\"><td><span class=\"pill \(t.passed ? "ok" : "bad")\">\(t.passed ? "pass" : "fail")</span></td>"
-            rows += "<td class=\"mono\">\(HTML.escape(t.expression))</td><td>\(HTML.escape(t.phase ?? "whole run"))</td>"
-            rows += "<td class=\"num\">\(HTML.escape(t.observedText))</td><td class=\"num\">\(HTML.escape("\(t.comparison) \(t.limitText)"))</td>"
-            rows += "<td class=\"note\">\(HTML.escape(notes.joined(separator: " · ")))</td></tr>"
+            rows += "<td class=\"mono\">\(Markup.escape(t.expression))</td><td>\(Markup.escape(t.phase ?? "whole run"))</td>"
+            rows += "<td class=\"num\">\(Markup.escape(t.observedText))</td><td class=\"num\">\(Markup.escape("\(t.comparison) \(t.limitText)"))</td>"
+            rows += "<td class=\"note\">\(Markup.escape(notes.joined(separator: " · ")))</td></tr>"
         }
         return section("Thresholds", table(["", "threshold", "scope", "observed", "limit", ""], rows))
     }
@@ -140,7 +140,7 @@ public enum HTMLReport {
         }
         var rows = ""
         for c in classes {
-            rows += "<tr><td class=\"mono\">\(HTML.escape(String(c.key.dropFirst(7))))</td><td class=\"num\">\(c.value)</td><td>\(HTML.escape(errorMeaning(c.key)))</td></tr>"
+            rows += "<tr><td class=\"mono\">\(Markup.escape(String(c.key.dropFirst(7))))</td><td class=\"num\">\(c.value)</td><td>\(Markup.escape(errorMeaning(c.key)))</td></tr>"
         }
         return section("Errors", chart("Errors per second", "by class", SVGChart.lines(lines, xFormat: seconds, yFormat: { Format.count($0) }, bands: phaseBands(r)))
                        + table(["class", "count", "meaning"], rows))
@@ -169,7 +169,7 @@ public enum HTMLReport {
         var rows = ""
         for name in r.latencyNames {
             guard let l = r.totals.latencies[name] else { continue }
-            rows += "<tr><td class=\"mono\">\(HTML.escape(name))</td><td class=\"num\">\(l.count)</td>"
+            rows += "<tr><td class=\"mono\">\(Markup.escape(name))</td><td class=\"num\">\(l.count)</td>"
             for v in [l.min, l.p50, l.p90, l.p95, l.p99, l.p999, l.max] { rows += "<td class=\"num\">\(Format.micros(v))</td>" }
             rows += "<td class=\"num\">\(l.mean.map { Format.micros(Int64($0.rounded())) } ?? "")</td></tr>"
         }
@@ -182,8 +182,8 @@ public enum HTMLReport {
         var rows = ""
         for p in r.phases {
             let c = p.connections.from == p.connections.to ? "\(p.connections.to)" : "\(p.connections.from) → \(p.connections.to)"
-            rows += "<tr><td>\(HTML.escape(p.name))</td><td class=\"num\">\(Format.fixed(p.start, 0))–\(Format.fixed(p.start + p.duration, 0)) s</td>"
-            rows += "<td class=\"num\">\(c)</td><td>\(HTML.escape(p.rate ?? ""))</td>"
+            rows += "<tr><td>\(Markup.escape(p.name))</td><td class=\"num\">\(Format.fixed(p.start, 0))–\(Format.fixed(p.start + p.duration, 0)) s</td>"
+            rows += "<td class=\"num\">\(c)</td><td>\(Markup.escape(p.rate ?? ""))</td>"
             if let t = p.totals {
                 let seconds = Swift.max(p.measured ?? p.duration, 0.001)
                 rows += "<td class=\"num\">\(Format.count(Double(t.counter("messages.sent")) / seconds))/s</td>"
@@ -209,11 +209,11 @@ public enum HTMLReport {
         var rows = ""
         for a in r.agents {
             let t = a.totals
-            rows += "<tr class=\"\(a.lostAt == nil ? "" : "bad")\"><td>\(HTML.escape(a.name))</td><td>\(HTML.escape(a.host))</td>"
+            rows += "<tr class=\"\(a.lostAt == nil ? "" : "bad")\"><td>\(Markup.escape(a.name))</td><td>\(Markup.escape(a.host))</td>"
             rows += "<td class=\"num\">\(t.counter("connections.opened"))</td><td class=\"num\">\(t.counter("messages.sent"))</td><td class=\"num\">\(t.counter("messages.received"))</td><td class=\"num\">\(t.errors)</td>"
             if let main, let l = t.latencies[main], l.count > 0 { rows += "<td class=\"num\">\(Format.micros(l.p99))</td>" } else { rows += "<td></td>" }
             rows += "<td class=\"num\">\(a.clockOffsetMicros.map { Format.fixed($0, 0) + " µs" } ?? "")</td><td class=\"num\">\(a.startOffsetMicros.map { Format.fixed($0, 1) + " µs" } ?? "")</td>"
-            rows += "<td>\(a.lostAt.map { "lost at \(Format.fixed($0, 1)) s" + (a.lostReason.map { ": \($0)" } ?? "") }.map(HTML.escape) ?? "ok")</td></tr>"
+            rows += "<td>\(a.lostAt.map { "lost at \(Format.fixed($0, 1)) s" + (a.lostReason.map { ": \($0)" } ?? "") }.map(Markup.escape) ?? "ok")</td></tr>"
         }
         return section("Agents", table(["agent", "host", "connections", "sent", "received", "errors", "p99\(main.map { " \($0)" } ?? "")", "clock offset", "start offset", "state"], rows))
     }
@@ -228,7 +228,7 @@ public enum HTMLReport {
         }
         var rows = ""
         for b in shown {
-            rows += "<tr class=\"\(b.timedOut ? "bad" : "")\"><td>\(HTML.escape(b.name)) #\(b.generation + 1)</td><td class=\"num\">\(b.users)</td>"
+            rows += "<tr class=\"\(b.timedOut ? "bad" : "")\"><td>\(Markup.escape(b.name)) #\(b.generation + 1)</td><td class=\"num\">\(b.users)</td>"
             for v in [byAgents ? b.releaseSpreadMicros : nil, b.loopReleaseSpreadMicros, b.sendSpreadMicros, b.slowestLoopSendCostMicros] {
                 rows += "<td class=\"num\">\(v.map { Format.micros(Int64($0.rounded())) } ?? "")</td>"
             }
@@ -292,15 +292,15 @@ public enum HTMLReport {
     }
 
     static func section(_ title: String, _ content: String) -> String {
-        "<section><h2>\(HTML.escape(title))</h2>\(content)</section>"
+        "<section><h2>\(Markup.escape(title))</h2>\(content)</section>"
     }
 
     static func chart(_ title: String, _ subtitle: String, _ svg: String) -> String {
-        "<figure class=\"panel\"><figcaption><b>\(HTML.escape(title))</b><span>\(HTML.escape(subtitle))</span></figcaption>\(svg)</figure>"
+        "<figure class=\"panel\"><figcaption><b>\(Markup.escape(title))</b><span>\(Markup.escape(subtitle))</span></figcaption>\(svg)</figure>"
     }
 
     static func table(_ headers: [String], _ rows: String) -> String {
-        "<div class=\"tablewrap\"><table><thead><tr>" + headers.map { "<th>\(HTML.escape($0))</th>" }.joined() + "</tr></thead><tbody>\(rows)</tbody></table></div>"
+        "<div class=\"tablewrap\"><table><thead><tr>" + headers.map { "<th>\(Markup.escape($0))</th>" }.joined() + "</tr></thead><tbody>\(rows)</tbody></table></div>"
     }
 
     static let style = """
@@ -337,24 +337,4 @@ public enum HTMLReport {
     .pill.ok{background:var(--ok)}.pill.bad{background:var(--bad)}.empty{color:var(--muted)}.good{color:var(--ok);font-weight:600}
     footer{color:var(--muted);font-size:12px;text-align:center;margin-top:18px}
     """
-}
-
-/// HTML text escaping.
-public enum HTML {
-    /// Escapes `&`, `<`, `>`, `"` and `'`.
-    public static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
 }

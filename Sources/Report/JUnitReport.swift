@@ -8,31 +8,31 @@ public enum JUnitReport {
         let className = "volley.\(xmlName(report.scenario))"
         var failures = 0
         for t in report.thresholds {
-            var attributes = "name=\"\(escape(t.label))\" classname=\"\(escape(className))\" time=\"0\""
-            if t.line > 0 { attributes += " file=\"\(escape(report.scenarioFile))\" line=\"\(t.line)\"" }
+            var attributes = "name=\"\(Markup.escape(t.label))\" classname=\"\(Markup.escape(className))\" time=\"0\""
+            if t.line > 0 { attributes += " file=\"\(Markup.escape(report.scenarioFile))\" line=\"\(t.line)\"" }
             let detail = "observed \(t.observedText), limit \(t.comparison) \(t.limitText)"
             if t.passed {
-                cases.append("    <testcase \(attributes)>\n      <system-out>\(escape(detail))</system-out>\n    </testcase>")
+                cases.append("    <testcase \(attributes)>\n      <system-out>\(Markup.escape(detail))</system-out>\n    </testcase>")
             } else {
                 failures += 1
                 var message = "\(t.label): \(detail)"
                 if t.stoppedRun { message += " (stopped the run early)" }
-                cases.append("    <testcase \(attributes)>\n      <failure message=\"\(escape(message))\" type=\"threshold\">\(escape(message))</failure>\n    </testcase>")
+                cases.append("    <testcase \(attributes)>\n      <failure message=\"\(Markup.escape(message))\" type=\"threshold\">\(Markup.escape(message))</failure>\n    </testcase>")
             }
         }
         if report.verdict.status == .aborted {
             failures += 1
             let message = report.abortReason.map { "the run was aborted: \($0)" } ?? report.verdict.reason
-            cases.append("    <testcase name=\"run completed\" classname=\"\(escape(className))\" time=\"\(seconds(report.duration))\">\n      <failure message=\"\(escape(message))\" type=\"aborted\">\(escape(message))</failure>\n    </testcase>")
+            cases.append("    <testcase name=\"run completed\" classname=\"\(Markup.escape(className))\" time=\"\(seconds(report.duration))\">\n      <failure message=\"\(Markup.escape(message))\" type=\"aborted\">\(Markup.escape(message))</failure>\n    </testcase>")
         }
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         out += "<testsuites name=\"volley\" tests=\"\(cases.count)\" failures=\"\(failures)\" errors=\"0\" time=\"\(seconds(report.duration))\">\n"
-        out += "  <testsuite name=\"\(escape(report.scenario))\" tests=\"\(cases.count)\" failures=\"\(failures)\" errors=\"0\" skipped=\"0\""
-        out += " time=\"\(seconds(report.duration))\" timestamp=\"\(escape(String(report.startedAt.prefix(19))))\">\n"
+        out += "  <testsuite name=\"\(Markup.escape(report.scenario))\" tests=\"\(cases.count)\" failures=\"\(failures)\" errors=\"0\" skipped=\"0\""
+        out += " time=\"\(seconds(report.duration))\" timestamp=\"\(Markup.escape(String(report.startedAt.prefix(19))))\">\n"
         out += "    <properties>\n"
         for (name, value) in [("run", report.runID), ("verdict", report.verdict.status.rawValue), ("reason", report.verdict.reason),
                               ("targets", report.targets.joined(separator: " ")), ("agents", String(report.agents.count))] {
-            out += "      <property name=\"\(name)\" value=\"\(escape(value))\"/>\n"
+            out += "      <property name=\"\(name)\" value=\"\(Markup.escape(value))\"/>\n"
         }
         out += "    </properties>\n"
         out += cases.map { $0 + "\n" }.joined()
@@ -45,26 +45,5 @@ public enum JUnitReport {
     /// A name usable as a Java-style class name part.
     static func xmlName(_ s: String) -> String {
         String(s.map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" })
-    }
-
-    /// Escapes text for XML attributes and content; drops characters XML 1.0 cannot carry.
-    public static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\n": out += "&#10;"
-            case "\t", "\r": out += "&#\(scalar.value);"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF { continue }
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
     }
 }

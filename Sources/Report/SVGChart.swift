@@ -73,17 +73,17 @@ public enum SVGChart {
             let x0 = pxRaw(Swift.max(band.start, xMin)), x1 = pxRaw(Swift.min(band.end, xMax))
             guard x1 > x0 else { continue }
             svg += "<rect x=\"\(n(x0))\" y=\"\(n(top))\" width=\"\(n(x1 - x0))\" height=\"\(n(plotH))\" class=\"band\(i % 2)\"/>"
-            svg += "<text x=\"\(n(x0 + 4))\" y=\"\(n(top + 12))\" class=\"bandlabel\">\(HTML.escape(band.label))</text>"
+            svg += "<text x=\"\(n(x0 + 4))\" y=\"\(n(top + 12))\" class=\"bandlabel\">\(Markup.escape(band.label))</text>"
         }
         for t in yTicks {
             let y = py(t)
             svg += "<line x1=\"\(n(left))\" x2=\"\(n(width - right))\" y1=\"\(n(y))\" y2=\"\(n(y))\" class=\"grid\"/>"
-            svg += "<text x=\"\(n(left - 6))\" y=\"\(n(y + 4))\" class=\"ylabel\">\(HTML.escape(yFormat(t)))</text>"
+            svg += "<text x=\"\(n(left - 6))\" y=\"\(n(y + 4))\" class=\"ylabel\">\(Markup.escape(yFormat(t)))</text>"
         }
         for t in xScale == .percentile ? percentileTicks(upTo: xMax) : niceTicks(minimum: xMin, maximum: xMax, count: 10) {
             let x = xScale == .percentile ? pxRaw(percentileX(t)) : pxRaw(t)
             svg += "<line x1=\"\(n(x))\" x2=\"\(n(x))\" y1=\"\(n(top + plotH))\" y2=\"\(n(top + plotH + 4))\" class=\"axis\"/>"
-            svg += "<text x=\"\(n(x))\" y=\"\(n(top + plotH + 18))\" class=\"xlabel\">\(HTML.escape(xFormat(t)))</text>"
+            svg += "<text x=\"\(n(x))\" y=\"\(n(top + plotH + 18))\" class=\"xlabel\">\(Markup.escape(xFormat(t)))</text>"
         }
         svg += "<line x1=\"\(n(left))\" x2=\"\(n(width - right))\" y1=\"\(n(top + plotH))\" y2=\"\(n(top + plotH))\" class=\"axis\"/>"
         for line in lines where !line.points.isEmpty {
@@ -104,11 +104,11 @@ public enum SVGChart {
                 let x1 = i == columns.count - 1 ? px(x) : (px(x) + px(columns[i + 1])) / 2
                 var tip = xFormat(x)
                 for line in lines { if let p = line.points.first(where: { $0.x == x }) { tip += "\n\(line.name): \(yFormat(p.y))" } }
-                svg += "<rect x=\"\(n(x0))\" y=\"\(n(top))\" width=\"\(n(Swift.max(x1 - x0, 1)))\" height=\"\(n(plotH))\" class=\"hover\"><title>\(HTML.escape(tip))</title></rect>"
+                svg += "<rect x=\"\(n(x0))\" y=\"\(n(top))\" width=\"\(n(Swift.max(x1 - x0, 1)))\" height=\"\(n(plotH))\" class=\"hover\"><title>\(Markup.escape(tip))</title></rect>"
             }
         }
         svg += "</svg>"
-        let legend = lines.map { "<span><i style=\"background:\($0.color)\"></i>\(HTML.escape($0.name))</span>" }.joined()
+        let legend = lines.map { "<span><i style=\"background:\($0.color)\"></i>\(Markup.escape($0.name))</span>" }.joined()
         return svg + "<div class=\"legend\">\(legend)</div>"
     }
 
@@ -122,9 +122,9 @@ public enum SVGChart {
         for (i, item) in items.enumerated() {
             let y = 4 + Double(i) * rowH
             let w = Swift.max(1, item.value / maxV * (width - labelW - valueW))
-            svg += "<text x=\"\(n(labelW - 8))\" y=\"\(n(y + 15))\" class=\"ylabel\">\(HTML.escape(item.label))</text>"
-            svg += "<rect x=\"\(n(labelW))\" y=\"\(n(y + 3))\" width=\"\(n(w))\" height=\"\(n(rowH - 7))\" rx=\"2\" fill=\"\(item.color)\"><title>\(HTML.escape("\(item.label): \(format(item.value))"))</title></rect>"
-            svg += "<text x=\"\(n(labelW + w + 6))\" y=\"\(n(y + 15))\" class=\"barvalue\">\(HTML.escape(format(item.value)))</text>"
+            svg += "<text x=\"\(n(labelW - 8))\" y=\"\(n(y + 15))\" class=\"ylabel\">\(Markup.escape(item.label))</text>"
+            svg += "<rect x=\"\(n(labelW))\" y=\"\(n(y + 3))\" width=\"\(n(w))\" height=\"\(n(rowH - 7))\" rx=\"2\" fill=\"\(item.color)\"><title>\(Markup.escape("\(item.label): \(format(item.value))"))</title></rect>"
+            svg += "<text x=\"\(n(labelW + w + 6))\" y=\"\(n(y + 15))\" class=\"barvalue\">\(Markup.escape(format(item.value)))</text>"
         }
         return svg + "</svg>"
     }

@@ -147,22 +147,6 @@ struct CommandLineTests {
         #expect(run.stdout.contains("refused"))
     }
 
-    @Test("Ctrl-C stops the run early, still writes the results, and exits 3")
-    func interrupted() throws {
-        let target = try TargetProcess()
-        defer { target.stop() }
-        let dir = NSTemporaryDirectory() + "int-\(UUID().uuidString)"
-        let process = try VolleyProcess(["run", Repository.root + "/scenarios/soak-short.yaml", "--quiet",
-                                         "--target", target.url("/echo"), "--out", dir])
-        usleep(3_000_000)
-        process.signal(SIGINT)
-        let result = process.wait(timeout: 20)
-        #expect(result.status == 3)
-        let r = try RunResultsFile(path: dir + "/results.json")
-        #expect(r.status == "aborted")
-        #expect(r.counter("messages.sent") > 0)
-    }
-
     @Test("volley demo starts the bundled target, runs the demo scenario and prints the summary")
     func demo() throws {
         let run = try VolleyRun.run(["demo", "--quiet"], timeout: 90)
