@@ -159,7 +159,21 @@ public enum HTMLReport {
             return SVGChart.Line(name: name, color: palette[i % palette.count], points: points)
         }
         let logarithmic = SVGChart.wantsLogarithmicScale(lines.flatMap { $0.points.map(\.y) })
-        return "<h2>Latency distribution</h2>" + chart("Percentile distribution", "whole run, from the merged HdrHistograms; the x axis stretches the tail\(logarithmic ? ", the y axis is logarithmic" : "")",
+        var out = "<h2>Latency distribution</h2>"
+        if let main = mainLatency(r), let h = r.totals.latencies[main]?.histogram {
+            let limit = r.thresholds.first { $0.unit == "us" && $0.phase == nil && $0.expression.contains("(\(main))") && $0.comparison.hasPrefix("<") }
+            let ranges = LatencyRanges(h)
+            let items = ranges.ranges.map { range in
+                let over = limit.map { Double(range.lower) >= $0.limit } ?? false
+                let share = Format.percent(Double(range.count) / Double(Swift.max(h.totalCount, 1)))
+                return (label: latencyTick(Double(range.lower)), value: Double(range.count), color: over ? palette[2] : palette[0],
+                        tip: "\(latencyTick(Double(range.lower))) to \(latencyTick(Double(range.upper))): \(range.count) samples (\(share))")
+            }
+            var subtitle = "samples per range of the whole run"
+            if let limit { subtitle += "; red: at or above the threshold \(limit.expression)" }
+            out += chart("\(main) histogram", subtitle, SVGChart.columns(items, yFormat: { Format.count($0) }))
+        }
+        return out + chart("Percentile distribution", "whole run, from the merged HdrHistograms; the x axis stretches the tail\(logarithmic ? ", the y axis is logarithmic" : "")",
                                                        SVGChart.lines(lines, xScale: .percentile, xFormat: { percentileLabel($0) }, yFormat: latencyTick,
                                                                       logarithmicY: logarithmic))
     }

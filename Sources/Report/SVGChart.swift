@@ -129,6 +129,35 @@ public enum SVGChart {
         return svg + "</svg>"
     }
 
+    /// Vertical columns with labels under them (a latency histogram); `tip` is each column's hover text.
+    public static func columns(_ items: [(label: String, value: Double, color: String, tip: String)], yFormat: (Double) -> String) -> String {
+        guard !items.isEmpty else { return "<p class=\"empty\">nothing measured</p>" }
+        let plotW = width - left - right, plotH = height - top - bottom
+        let yTicks = niceTicks(maximum: Swift.max(items.map(\.value).max() ?? 1, 1))
+        let yMax = yTicks.last!
+        let slot = plotW / Double(items.count)
+        var svg = "<svg class=\"chart\" viewBox=\"0 0 \(n(width)) \(n(height))\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">"
+        for t in yTicks {
+            let y = top + plotH - t / yMax * plotH
+            svg += "<line x1=\"\(n(left))\" x2=\"\(n(width - right))\" y1=\"\(n(y))\" y2=\"\(n(y))\" class=\"grid\"/>"
+            svg += "<text x=\"\(n(left - 6))\" y=\"\(n(y + 4))\" class=\"ylabel\">\(Markup.escape(yFormat(t)))</text>"
+        }
+        let labelEvery = Swift.max(1, Int((Double(items.count) * 64 / plotW).rounded(.up)))
+        for (i, item) in items.enumerated() {
+            let h = item.value > 0 ? Swift.max(item.value / yMax * plotH, 2) : 0
+            let x = left + Double(i) * slot
+            svg += "<rect x=\"\(n(x + slot * 0.12))\" y=\"\(n(top + plotH - h))\" width=\"\(n(slot * 0.76))\" height=\"\(n(h))\" rx=\"1.5\" fill=\"\(item.color)\"><title>\(Markup.escape(item.tip))</title></rect>"
+            if item.value > 0 && slot >= 36 {
+                svg += "<text x=\"\(n(x + slot / 2))\" y=\"\(n(top + plotH - h - 4))\" class=\"xlabel barvalue\">\(Markup.escape(yFormat(item.value)))</text>"
+            }
+            if i % labelEvery == 0 {
+                svg += "<text x=\"\(n(x + slot / 2))\" y=\"\(n(top + plotH + 18))\" class=\"xlabel\">\(Markup.escape(item.label))</text>"
+            }
+        }
+        svg += "<line x1=\"\(n(left))\" x2=\"\(n(width - right))\" y1=\"\(n(top + plotH))\" y2=\"\(n(top + plotH))\" class=\"axis\"/>"
+        return svg + "</svg>"
+    }
+
     /// log10(1 / (1 - p/100)), capped at 99.9999 %.
     static func percentileX(_ p: Double) -> Double {
         let fraction = Swift.min(p, 99.9999) / 100

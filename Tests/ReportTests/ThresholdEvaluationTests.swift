@@ -136,3 +136,23 @@ struct ThresholdEvaluationTests {
         #expect(Verdict.decide(results: [], abortReason: nil).reason == "passed (no thresholds)")
     }
 }
+
+@Suite("Latency ranges")
+struct LatencyRangesTests {
+    @Test("samples regroup into contiguous 1-2-5 ranges covering min to max, every sample counted once")
+    func ranges() {
+        var h = HDRHistogram()
+        for v in [150, 180, 199, 200, 450, 999, 1000, 4_999, 5_000, 70_000] as [Int64] { h.record(v) }
+        let r = LatencyRanges(h).ranges
+        #expect(r.map(\.lower) == [100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000])
+        #expect(r.last?.upper == 100_000)
+        #expect(r.map(\.count) == [3, 2, 1, 1, 1, 1, 0, 0, 1])
+        #expect(r.map(\.count).reduce(0, +) == h.totalCount)
+        #expect(zip(r, r.dropFirst()).allSatisfy { $0.upper == $1.lower })
+        var zero = HDRHistogram()
+        zero.record(0)
+        zero.record(1)
+        #expect(LatencyRanges(zero).ranges.map { [$0.lower, $0.upper, $0.count] } == [[0, 2, 2]])
+        #expect(LatencyRanges(HDRHistogram()).ranges.isEmpty)
+    }
+}
