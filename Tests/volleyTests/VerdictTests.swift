@@ -250,5 +250,52 @@ struct VerdictTests {
         let reported = try VolleyRun.run(["run", try Self.failingScenario(target), "--quiet", "--notify-url", "http://127.0.0.1:\(broken.port)/"])
         #expect(reported.status == 1)
         #expect(reported.stderr.contains("answered HTTP 500"), "\(reported.stderr)")
+        #expect(FileManager.default.fileExists(atPath: reported.outputDirectory + "/notification.json"))
+
+        // https:// goes through curl; one that cannot connect is reported with curl's exit code.
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") {
+            let https = try VolleyRun.run(["run", try Self.failingScenario(target), "--quiet", "--notify-url", "https://127.0.0.1:\(VolleyProcess.freePort())/hook"])
+            #expect(https.status == 1)
+            #expect(https.stderr.contains("curl could not post to the webhook (exit 7)"), "\(https.stderr)")
+        }
+    }
+
+    @Test("--notify-url https://: posted through curl to a TLS receiver (self-signed certificate trusted via CURL_CA_BUNDLE)",
+          .enabled(if: ["/usr/bin/curl", "/usr/bin/openssl", "/usr/bin/python3"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }))
+    func webhookOverTLS() throws {
+        let target = try TargetProcess()
+        defer { target.stop() }
+        let dir = NSTemporaryDirectory() + "tls-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let made = try Subprocess.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                                                          "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem"])
+        try #require(made.status == 0, "\(made.stderr)")
+        let port = VolleyProcess.freePort()
+        let server = """
+        import http.server, ssl, sys
+        class Hook(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                open(sys.argv[2] + "/received.json", "wb").write(body)
+                self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"ok")
+            def log_message(self, *args): pass
+        httpd = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Hook)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(sys.argv[2] + "/cert.pem", sys.argv[2] + "/key.pem")
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+        httpd.handle_request()
+        """
+        let receiver = Process()
+        receiver.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        receiver.arguments = ["-c", server, String(port), dir]
+        try receiver.run()
+        defer { if receiver.isRunning { receiver.terminate() } }
+        usleep(500_000)
+        let run = try VolleyRun.run(["run", try Self.failingScenario(target), "--quiet", "--notify-url", "https://127.0.0.1:\(port)/hook"],
+                                    environment: ["CURL_CA_BUNDLE": dir + "/cert.pem"])
+        #expect(run.status == 1)
+        #expect(run.stdout.contains("notified https://127.0.0.1:\(port)/hook (HTTP 200)"), "\(run.stdout)\(run.stderr)")
+        let body = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/received.json"))) as? [String: Any]
+        #expect((body?["text"] as? String)?.hasPrefix("volley: verdict-check FAILED") == true)
     }
 }
