@@ -129,6 +129,38 @@ struct VerdictTests {
         #expect(((r.root["run"] as? [String: Any])?["duration_seconds"] as? Double ?? 99) < 12)
     }
 
+    @Test("a lost agent under on_agent_loss: abort stops the run on the others: exit 3, verdict aborted")
+    func lostAgentAborts() throws {
+        let target = try TargetProcess()
+        defer { target.stop() }
+        let path = try Self.scenario("""
+        target: \(target.url("/echo"))
+        phases:
+          - { duration: 30s, connections: 30, rate: 5/s }
+        steps:
+          - connect
+          - loop:
+              - send: x
+              - expect: { contains: x, within: 2s, measure: rtt }
+        thresholds:
+          - error_rate < 1%
+        options: { on_agent_loss: abort }
+        """)
+        let agents = try (0..<2).map { _ in try AgentProcess() }
+        let dir = NSTemporaryDirectory() + "lost-abort-\(UUID().uuidString)"
+        let coordinator = try VolleyProcess(["run", path, "--quiet", "--agents", agents.map(\.address).joined(separator: ","),
+                                             "--token-file", agents[0].tokenFile, "--out", dir])
+        usleep(3_000_000)
+        agents[1].kill()
+        let result = coordinator.wait(timeout: 60)
+        #expect(result.status == 3, "\(result.stderr)")
+        let r = try RunResultsFile(path: dir + "/results.json")
+        #expect(r.status == "aborted" && r.verdict == "aborted")
+        #expect(((r.root["run"] as? [String: Any])?["abort_reason"] as? String)?.contains("on_agent_loss: abort") == true)
+        #expect(((r.root["run"] as? [String: Any])?["duration_seconds"] as? Double ?? 99) < 20)
+        #expect(r.counter("messages.sent") > 0)
+    }
+
     @Test("a run that cannot be carried out exits 2: a bad threshold, an unreachable agent")
     func couldNotRun() throws {
         let bad = try Self.scenario("""
