@@ -141,7 +141,7 @@ public final class LoadEngine: @unchecked Sendable {
         let done = DispatchSemaphore(value: 0)
         for (i, loop) in group.loops.enumerated() {
             let driver = LoopBound(drivers[i])
-            loop.execute { [self] in
+            loop.execute {
                 let set = driver.value.metrics.drain()
                 sets.withLock { $0.append(set) }
                 done.signal()
