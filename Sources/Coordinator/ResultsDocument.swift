@@ -13,6 +13,7 @@ public enum ResultsDocument {
                              extra: [(String, JSONValue)] = []) -> JSONValue {
         let thresholds = thresholds ?? results.evaluateThresholds()
         let verdict = verdict ?? results.verdict(thresholds)
+        let totals = results.totals
         var fields: [(key: String, value: JSONValue)] = [
             ("schema", .string(schema)),
             ("run", run(results)),
@@ -20,7 +21,7 @@ public enum ResultsDocument {
                                  ("reason", .string(verdict.reason))])),
             ("thresholds", .array(thresholds.map { threshold($0, aborting: results.abortingThreshold) })),
             ("phases", phases(results)),
-            ("totals", metrics(results.totals, full: true)),
+            ("totals", metrics(totals, full: true)),
             ("intervals", .array(results.series.seconds.map { second in
                 var m = metrics(results.series.compact(second))
                 if case var .object(f) = m {
@@ -31,7 +32,7 @@ public enum ResultsDocument {
             })),
             ("agents", .array(results.agents.map(agent))),
             ("barriers", .array(results.barriers.map(barrier))),
-            ("order", results.totals.orderDivergence.map { o in
+            ("order", totals.orderDivergence.map { o in
                 JSONValue.object([("receivers", .integer(o.receivers)), ("distinct_orders", .integer(Int64(o.orders))),
                                   ("divergent_receivers", .integer(o.divergent))])
             } ?? .null),

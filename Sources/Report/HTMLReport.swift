@@ -1,3 +1,5 @@
+import Scenario
+
 /// `report.html`: one self-contained page (inline CSS and SVG, no scripts, no external assets):
 /// the verdict and thresholds first, then the figures over time, the latency distribution and
 /// the per-phase, per-agent and barrier tables.
@@ -133,7 +135,7 @@ public enum HTMLReport {
     static func errors(_ r: RunReport) -> String {
         let classes = r.totals.counters.filter { $0.key.hasPrefix("errors.") && $0.value > 0 }.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
         guard !classes.isEmpty else { return section("Errors", "<p class=\"good\">No errors: every connection and message went as the scenario expected.</p>") }
-        let top = classes.filter { $0.key.split(separator: ".").count == 2 }.prefix(6)
+        let top = classes.filter { MetricCatalog.isErrorClass($0.key) }.prefix(6)
         let lines = top.enumerated().map { i, c in
             SVGChart.Line(name: String(c.key.dropFirst(7)), color: [palette[2], palette[1], palette[4], palette[6], palette[5], palette[7]][i],
                           points: r.intervals.map { (Double($0.second + 1), Double($0.metrics.counter(c.key))) })

@@ -1,3 +1,4 @@
+import Scenario
 import Stats
 
 /// The per-interval figures of a run in the formats other tools read: HdrHistogram interval logs
@@ -44,7 +45,7 @@ public enum IntervalExports {
             let set = series.compact(second)
             var row = [String(second), String(set.gauges["connections.open"] ?? 0)]
             row += counterColumns.map { String(set.counters[$0] ?? 0) }
-            row.append(String(set.counters.filter { $0.key.hasPrefix("errors.") && $0.key.split(separator: ".").count == 2 }.values.reduce(0, +)))
+            row.append(String(set.counters.filter { MetricCatalog.isErrorClass($0.key) }.values.reduce(0, +)))
             for name in names {
                 guard let h = set.histograms[name], !h.isEmpty else {
                     row += ["0", "", "", "", ""]

@@ -1,10 +1,11 @@
+import Scenario
 import Stats
 
 extension MetricSet {
     /// Sum of every counter whose name starts with "errors." (one level: "errors.refused",
     /// not the per-status breakdowns "errors.handshake_status.403").
     public var errorCount: Int64 {
-        counters.filter { $0.key.hasPrefix("errors.") && $0.key.split(separator: ".").count == 2 }.reduce(0) { $0 + $1.value }
+        counters.filter { MetricCatalog.isErrorClass($0.key) }.reduce(0) { $0 + $1.value }
     }
 
     /// Error counters by class, largest first (including breakdowns).

@@ -1,4 +1,5 @@
 import JSON
+import Scenario
 import Stats
 
 /// Why a results file could not be read.
@@ -36,14 +37,12 @@ public struct RunReport: Sendable {
 
         /// Every first-level `errors.*` counter summed.
         public var errors: Int64 {
-            counters.filter { $0.key.hasPrefix("errors.") && $0.key.split(separator: ".").count == 2 }.values.reduce(0, +)
+            counters.filter { MetricCatalog.isErrorClass($0.key) }.values.reduce(0, +)
         }
 
         /// Errors per operation (connection attempts plus messages sent), as thresholds define it.
         public var errorRate: Double {
-            let operations = counter("connections.attempted") + counter("messages.sent")
-            if operations == 0 { return errors > 0 ? 1 : 0 }
-            return Swift.min(1, Double(errors) / Double(operations))
+            MetricCatalog.errorRate(errors: errors, connectionsAttempted: counter("connections.attempted"), messagesSent: counter("messages.sent"))
         }
     }
 

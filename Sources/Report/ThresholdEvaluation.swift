@@ -47,10 +47,8 @@ public enum ThresholdEvaluator {
         case let .count(name): return Double(events(name))
         case let .rate(name): return seconds > 0 ? Double(events(name)) / seconds : nil
         case .errorRate:
-            let operations = metrics.counter("connections.attempted") + metrics.counter("messages.sent")
-            let errors = metrics.errorCount
-            if operations == 0 { return errors > 0 ? 1 : 0 }
-            return Swift.min(1, Double(errors) / Double(operations))
+            return MetricCatalog.errorRate(errors: metrics.errorCount, connectionsAttempted: metrics.counter("connections.attempted"),
+                                           messagesSent: metrics.counter("messages.sent"))
         case .connectSuccess:
             let attempted = metrics.counter("connections.attempted")
             return attempted > 0 ? Double(metrics.counter("connections.opened")) / Double(attempted) : nil

@@ -23,6 +23,20 @@ public enum MetricCatalog {
         builtInHistograms + scenario.measureNames
     }
 
+    /// True for the counters that sum to a run's errors: one level under `errors.`
+    /// (`errors.refused`), not the breakdowns (`errors.handshake_status.503`).
+    public static func isErrorClass(_ name: String) -> Bool {
+        name.hasPrefix("errors.") && !name.dropFirst("errors.".count).contains(".")
+    }
+
+    /// Failed operations per operation attempted (connection attempts plus messages sent), as
+    /// thresholds and comparisons define `error_rate`: 0 with nothing attempted and no errors.
+    public static func errorRate(errors: Int64, connectionsAttempted: Int64, messagesSent: Int64) -> Double {
+        let operations = connectionsAttempted + messagesSent
+        if operations == 0 { return errors > 0 ? 1 : 0 }
+        return Swift.min(1, Double(errors) / Double(operations))
+    }
+
     /// True when `name` is a counter a run can record.
     public static func isCounter(_ name: String) -> Bool {
         counters.contains(name) || breakdownPrefixes.contains { name.hasPrefix($0) && name.count > $0.count }
