@@ -206,41 +206,35 @@ int volley_set_thread_name(pthread_t thread, const char *name) { return pthread_
 
 extern char **environ;
 
-int volley_spawn(const char *path, char *const argv[], int inherit_fd, int as_fd) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    if (inherit_fd >= 0) posix_spawn_file_actions_adddup2(&actions, inherit_fd, as_fd);
+/// Spawns with `actions` (consumed) and an empty signal mask: the child starts with no blocked
+/// signals, whatever the parent blocked for its signalfd.
+static int spawn_with(const char *path, char *const argv[], posix_spawn_file_actions_t *actions) {
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
-    // The child starts with no blocked signals, whatever the parent blocked for its signalfd.
     sigset_t none;
     sigemptyset(&none);
     posix_spawnattr_setsigmask(&attributes, &none);
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
     pid_t pid = -1;
-    int rc = posix_spawn(&pid, path, &actions, &attributes, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
+    int rc = posix_spawn(&pid, path, actions, &attributes, argv, environ);
+    posix_spawn_file_actions_destroy(actions);
     posix_spawnattr_destroy(&attributes);
     if (rc != 0) { errno = rc; return -1; }
     return pid;
+}
+
+int volley_spawn(const char *path, char *const argv[], int inherit_fd, int as_fd) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (inherit_fd >= 0) posix_spawn_file_actions_adddup2(&actions, inherit_fd, as_fd);
+    return spawn_with(path, argv, &actions);
 }
 
 int volley_spawn_quiet(const char *path, char *const argv[], int quiet_stdout) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     if (quiet_stdout) posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawnattr_t attributes;
-    posix_spawnattr_init(&attributes);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
-    pid_t pid = -1;
-    int rc = posix_spawn(&pid, path, &actions, &attributes, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attributes);
-    if (rc != 0) { errno = rc; return -1; }
-    return pid;
+    return spawn_with(path, argv, &actions);
 }
 
 int volley_socketpair(int fds[2]) {

@@ -1,10 +1,10 @@
 /// SHA-1 (FIPS 180-4 / RFC 3174). Used only where a protocol requires it: the WebSocket
 /// handshake's Sec-WebSocket-Accept. Not for anything that needs collision resistance.
-public struct SHA1: Sendable {
+public struct SHA1: BlockHash, Sendable {
     private var h0: UInt32 = 0x6745_2301, h1: UInt32 = 0xEFCD_AB89, h2: UInt32 = 0x98BA_DCFE
     private var h3: UInt32 = 0x1032_5476, h4: UInt32 = 0xC3D2_E1F0
-    private var block = BlockBuffer()
-    private var totalBytes: UInt64 = 0
+    var block = BlockBuffer()
+    var totalBytes: UInt64 = 0
 
     /// A fresh hash.
     public init() {}
@@ -19,14 +19,8 @@ public struct SHA1: Sendable {
     /// The 20-byte digest of `data`, written to `output` (no allocation).
     public static func hash(_ data: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) {
         var h = SHA1()
-        for byte in data {
-            h.totalBytes &+= 1
-            if h.block.append(byte) { h.compress() }
-        }
-        let bitLength = h.totalBytes &* 8
-        if h.block.append(0x80) { h.compress() }
-        while h.block.count != 56 { if h.block.append(0) { h.compress() } }
-        for i in (0..<8).reversed() { if h.block.append(UInt8(truncatingIfNeeded: bitLength >> (8 * UInt64(i)))) { h.compress() } }
+        h.absorb(data)
+        h.padWithLength()
         for (i, word) in [h.h0, h.h1, h.h2, h.h3, h.h4].enumerated() {
             output.storeBytes(of: word.bigEndian, toByteOffset: 4 * i, as: UInt32.self)
         }
@@ -34,25 +28,19 @@ public struct SHA1: Sendable {
 
     /// Feeds more input.
     public mutating func update<Bytes: Sequence>(_ data: Bytes) where Bytes.Element == UInt8 {
-        for byte in data {
-            totalBytes &+= 1
-            if block.append(byte) { compress() }
-        }
+        absorb(data)
     }
 
     /// The 20-byte digest; the hash must not be updated afterwards.
     public mutating func finalize() -> [UInt8] {
-        let bitLength = totalBytes &* 8
-        if block.append(0x80) { compress() }
-        while block.count != 56 { if block.append(0) { compress() } }
-        for i in (0..<8).reversed() { if block.append(UInt8(truncatingIfNeeded: bitLength >> (8 * UInt64(i)))) { compress() } }
+        padWithLength()
         var out = [UInt8]()
         out.reserveCapacity(20)
         for word in [h0, h1, h2, h3, h4] { out.appendBigEndian(word) }
         return out
     }
 
-    private mutating func compress() {
+    mutating func compress() {
         // The message schedule lives on the stack: no allocation per block.
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 80) { w in
             block.withWords { words in for i in 0..<16 { w[i] = words[i] } }
@@ -76,6 +64,33 @@ public struct SHA1: Sendable {
             h0 &+= a; h1 &+= b; h2 &+= c; h3 &+= d; h4 &+= e
         }
         block.count = 0
+    }
+}
+
+/// What SHA-1 and SHA-256 share: 64-byte blocks compressed as they fill, and the final padding
+/// (a 1 bit, zeros, the message length in bits as 64 bits big-endian).
+protocol BlockHash {
+    var block: BlockBuffer { get set }
+    var totalBytes: UInt64 { get set }
+    /// Folds the full block into the state and empties it.
+    mutating func compress()
+}
+
+extension BlockHash {
+    /// Feeds bytes, compressing every full block.
+    mutating func absorb<Bytes: Sequence>(_ data: Bytes) where Bytes.Element == UInt8 {
+        for byte in data {
+            totalBytes &+= 1
+            if block.append(byte) { compress() }
+        }
+    }
+
+    /// Appends the padding and the length; the state then holds the digest.
+    mutating func padWithLength() {
+        let bitLength = totalBytes &* 8
+        if block.append(0x80) { compress() }
+        while block.count != 56 { if block.append(0) { compress() } }
+        for i in (0..<8).reversed() { if block.append(UInt8(truncatingIfNeeded: bitLength >> (8 * UInt64(i)))) { compress() } }
     }
 }
 

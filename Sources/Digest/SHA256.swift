@@ -1,5 +1,5 @@
 /// SHA-256 (FIPS 180-4), for HMAC-SHA256 authentication between coordinator and agents.
-public struct SHA256: Sendable {
+public struct SHA256: BlockHash, Sendable {
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -18,8 +18,8 @@ public struct SHA256: Sendable {
 
     private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
         (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
-    private var block = BlockBuffer()
-    private var totalBytes: UInt64 = 0
+    var block = BlockBuffer()
+    var totalBytes: UInt64 = 0
 
     /// A fresh hash.
     public init() {}
@@ -33,18 +33,12 @@ public struct SHA256: Sendable {
 
     /// Feeds more input.
     public mutating func update<Bytes: Sequence>(_ data: Bytes) where Bytes.Element == UInt8 {
-        for byte in data {
-            totalBytes &+= 1
-            if block.append(byte) { compress() }
-        }
+        absorb(data)
     }
 
     /// The 32-byte digest; the hash must not be updated afterwards.
     public mutating func finalize() -> [UInt8] {
-        let bitLength = totalBytes &* 8
-        if block.append(0x80) { compress() }
-        while block.count != 56 { if block.append(0) { compress() } }
-        for i in (0..<8).reversed() { if block.append(UInt8(truncatingIfNeeded: bitLength >> (8 * UInt64(i)))) { compress() } }
+        padWithLength()
         var out = [UInt8]()
         out.reserveCapacity(32)
         let s = state
@@ -52,7 +46,7 @@ public struct SHA256: Sendable {
         return out
     }
 
-    private mutating func compress() {
+    mutating func compress() {
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
             block.withWords { words in for i in 0..<16 { w[i] = words[i] } }
             for i in 16..<64 {
