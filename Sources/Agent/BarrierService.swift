@@ -36,18 +36,7 @@ public final class LocalBarrierService: BarrierService {
     private let lead: Int64
 
     public init(scenario: Scenario, lead: Int64 = Nanoseconds.milliseconds(5)) {
-        var steps: [BarrierStep] = []
-        func visit(_ list: [Step]) {
-            for s in list {
-                switch s.kind {
-                case let .barrier(b): if !steps.contains(where: { $0.name == b.name }) { steps.append(b) }
-                case let .loop(l): visit(l.steps)
-                default: break
-                }
-            }
-        }
-        visit(scenario.steps)
-        self.steps = steps
+        steps = scenario.barriers
         self.lead = lead
     }
 

@@ -31,18 +31,7 @@ public struct BarrierCoordinator: Sendable {
     private var generations: [Key: Generation] = [:]
 
     public init(scenario: Scenario) {
-        var steps: [BarrierStep] = []
-        func visit(_ list: [Step]) {
-            for s in list {
-                switch s.kind {
-                case let .barrier(b): if !steps.contains(where: { $0.name == b.name }) { steps.append(b) }
-                case let .loop(l): visit(l.steps)
-                default: break
-                }
-            }
-        }
-        visit(scenario.steps)
-        self.steps = steps
+        steps = scenario.barriers
     }
 
     /// Records `count` arrivals at `key` at time `now` with `expected` users in the cluster.

@@ -14,7 +14,9 @@ public struct LatencyRanges: Sendable {
     /// The 1-2-5 ranges from below the histogram's minimum to above its maximum.
     public init(_ h: HDRHistogram) {
         guard !h.isEmpty else { return }
-        let edges = Self.edges(from: Swift.max(h.min, 1), to: h.max)
+        // A histogram of zeros still gets one range: [0, 2).
+        let low = Swift.max(h.min, 1)
+        let edges = Self.edges(from: low, to: Swift.max(h.max, low))
         ranges = zip(edges, edges.dropFirst()).map { Range(lower: $0, upper: $1, count: 0) }
         if h.min == 0 { ranges[0].lower = 0 }
         var i = 0

@@ -56,21 +56,24 @@ public struct Scenario: Sendable {
         return names
     }
 
-    /// Names of every barrier, in order of first appearance.
-    public var barrierNames: [String] {
-        var names: [String] = []
+    /// Every barrier (its first step when several steps name it), in order of first appearance.
+    public var barriers: [BarrierStep] {
+        var found: [BarrierStep] = []
         func visit(_ steps: [Step]) {
             for step in steps {
                 switch step.kind {
-                case let .barrier(b): if !names.contains(b.name) { names.append(b.name) }
+                case let .barrier(b): if !found.contains(where: { $0.name == b.name }) { found.append(b) }
                 case let .loop(l): visit(l.steps)
                 default: break
                 }
             }
         }
         visit(steps)
-        return names
+        return found
     }
+
+    /// Names of every barrier, in order of first appearance.
+    public var barrierNames: [String] { barriers.map(\.name) }
 }
 
 /// Open: messages are sent on a fixed schedule and latency counts from the scheduled instant.

@@ -1,3 +1,5 @@
+import Scenario
+
 /// A command-line mistake, told to the user with what to do about it.
 struct UsageError: Error, CustomStringConvertible {
     let description: String
@@ -40,7 +42,7 @@ struct CommandLineOptions {
                 }
             } else {
                 let known = (valued.union(switches)).sorted()
-                let hint = Suggestion.closest(to: name, among: known).map { " (did you mean --\($0)?)" } ?? ""
+                let hint = Suggest.closest(to: name, among: known).map { " (did you mean --\($0)?)" } ?? ""
                 throw UsageError("unknown option --\(name)\(hint); options: \(known.map { "--\($0)" }.joined(separator: ", "))")
             }
         }
@@ -62,30 +64,5 @@ struct CommandLineOptions {
             throw UsageError("--\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), got \"\(text)\"")
         }
         return v
-    }
-}
-
-/// "Did you mean" suggestions by edit distance.
-enum Suggestion {
-    /// The candidate closest to `word`, if it is close enough to be a likely typo.
-    static func closest(to word: String, among candidates: [String]) -> String? {
-        let scored = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }
-        guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
-        return best.1 <= max(2, word.count / 3) ? best.0 : nil
-    }
-
-    static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        for i in 1...a.count {
-            var current = [i] + [Int](repeating: 0, count: b.count)
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            previous = current
-        }
-        return previous[b.count]
     }
 }

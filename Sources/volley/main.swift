@@ -1,5 +1,6 @@
 // volley: distributed WebSocket load generation. See README.md.
 import Net
+import Scenario
 import Target
 #if canImport(Glibc)
 import Glibc
@@ -56,7 +57,7 @@ do {
         status = arguments.isEmpty ? 2 : 0
     default:
         let commands = ["demo", "run", "validate", "agent", "target", "report", "compare", "help"]
-        let hint = Suggestion.closest(to: arguments[0], among: commands).map { " (did you mean \"\($0)\"?)" } ?? ""
+        let hint = Suggest.closest(to: arguments[0], among: commands).map { " (did you mean \"\($0)\"?)" } ?? ""
         throw UsageError("unknown command \"\(arguments[0])\"\(hint)\n\n\(usage)")
     }
 } catch {

@@ -261,6 +261,34 @@ struct OutputFilesTests {
         #expect(payload["figures"]?["p99(rtt)"]?.stringValue == Format.micros(report.totals.latencies["rtt"]!.p99))
     }
 
+    @Test("every renderer copes with odd measurements: zeros only, one sample, the histogram's ceiling, empty seconds, nothing at all")
+    func oddMeasurements() throws {
+        let cases: [[Int64]] = [[0], [0, 0, 0], [1], [3_600_000_000], [0, 3_600_000_000], [7, 7, 7, 7], []]
+        for values in cases {
+            let base = try Self.results(thresholds: Self.mixed)
+            var series = IntervalSeries()
+            for second in [0, 2] {   // second 1 has nothing at all
+                var set = MetricSet()
+                var rtt = HDRHistogram()
+                for v in values { rtt.record(v) }
+                set.merge(rtt, into: "rtt")
+                series.merge(set, at: second)
+            }
+            var r = base
+            r.series = series
+            r.agents = [AgentResult(index: 0, name: "local", host: "h", series: series)]
+            r.duration = values.isEmpty ? 0 : 3
+            let (_, report) = try Self.report(r)
+            let html = HTMLReport.render(report)
+            #expect(html.hasSuffix("</html>\n"), "\(values)")
+            #expect(JUnitReport.render(report).contains("</testsuites>"))
+            #expect(!IntervalExports.csv(r.series, histograms: ["rtt"]).isEmpty)
+            #expect(IntervalExports.histogramLogs(r.series, startedAt: r.startedAt, runID: "x").count == (values.isEmpty ? 0 : 1))
+            #expect(!RunComparison(baseline: report, current: report, maxRegression: 0.1).rows.isEmpty)
+            #expect(WebhookPayload.build(report, reportLocation: nil)["text"] != nil)
+        }
+    }
+
     @Test("results files that are not volley's, or newer, are refused with the file named")
     func badResultsFiles() {
         func message(_ text: String) -> String {

@@ -154,5 +154,8 @@ struct LatencyRangesTests {
         zero.record(1)
         #expect(LatencyRanges(zero).ranges.map { [$0.lower, $0.upper, $0.count] } == [[0, 2, 2]])
         #expect(LatencyRanges(HDRHistogram()).ranges.isEmpty)
+        var zeros = HDRHistogram()
+        zeros.record(0, count: 5)
+        #expect(LatencyRanges(zeros).ranges.map { [$0.lower, $0.upper, $0.count] } == [[0, 2, 5]])
     }
 }
