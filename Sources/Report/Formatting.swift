@@ -32,11 +32,19 @@ public enum Format {
         return fixed(p, p > 99 || p < 1 ? 3 : 1) + "%"
     }
 
+    /// A latency in microseconds given as a real number (a mean, a figure read from a file).
+    public static func micros(_ us: Double) -> String {
+        guard us.isFinite, abs(us) < 9e18 else { return fixed(us, 0) + "µs" }
+        return micros(Int64(us.rounded()))
+    }
+
     /// `v` with exactly `digits` decimals.
     public static func fixed(_ v: Double, _ digits: Int) -> String {
         guard v.isFinite else { return "-" }
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
+        // Beyond what Int64 holds, exact decimals mean nothing: the shortest exact form.
+        guard abs(v) * scale < 9e18 else { return String(v) }
         let r = (abs(v) * scale).rounded()
         let whole = Int64(r / scale)
         var frac = String(Int64(r) - whole * Int64(scale))

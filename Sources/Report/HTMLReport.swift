@@ -103,10 +103,10 @@ public enum HTMLReport {
             }
             guard !points.isEmpty else { continue }
             let lines = [
-                SVGChart.Line(name: "p50", color: palette[0], points: points.map { (Double($0.0 + 1), Double($0.1.p50)) }),
-                SVGChart.Line(name: "p90", color: palette[1], points: points.map { (Double($0.0 + 1), Double($0.1.p90)) }),
-                SVGChart.Line(name: "p99", color: palette[2], points: points.map { (Double($0.0 + 1), Double($0.1.p99)) }),
-                SVGChart.Line(name: "max", color: "#9ca3af", points: points.map { (Double($0.0 + 1), Double($0.1.max)) }, dashed: true),
+                SVGChart.Line(name: "p50", color: palette[0], points: points.map { (Double($0.0) + 1, Double($0.1.p50)) }),
+                SVGChart.Line(name: "p90", color: palette[1], points: points.map { (Double($0.0) + 1, Double($0.1.p90)) }),
+                SVGChart.Line(name: "p99", color: palette[2], points: points.map { (Double($0.0) + 1, Double($0.1.p99)) }),
+                SVGChart.Line(name: "max", color: "#9ca3af", points: points.map { (Double($0.0) + 1, Double($0.1.max)) }, dashed: true),
             ]
             let logarithmic = SVGChart.wantsLogarithmicScale(lines.flatMap { $0.points.map(\.y) })
             out += chart("\(name) latency over time", "percentiles of each second's \(name) samples\(logarithmic ? " (logarithmic scale)" : "")",
@@ -118,14 +118,14 @@ public enum HTMLReport {
 
     static func throughputAndConnections(_ r: RunReport) -> String {
         let bands = phaseBands(r)
-        func series(_ counter: String) -> [(x: Double, y: Double)] { r.intervals.map { (Double($0.second + 1), Double($0.metrics.counter(counter))) } }
+        func series(_ counter: String) -> [(x: Double, y: Double)] { r.intervals.map { (Double($0.second) + 1, Double($0.metrics.counter(counter))) } }
         var out = "<h2>Load</h2>"
         out += chart("Throughput", "messages per second",
                      SVGChart.lines([SVGChart.Line(name: "sent/s", color: palette[0], points: series("messages.sent")),
                                      SVGChart.Line(name: "received/s", color: palette[3], points: series("messages.received"), dashed: true)],
                                     xFormat: seconds, yFormat: { Format.count($0) }, bands: bands))
         out += chart("Connections", "open at the end of each second, and opened and closed in it",
-                     SVGChart.lines([SVGChart.Line(name: "open", color: palette[4], points: r.intervals.map { (Double($0.second + 1), Double($0.metrics.gauge("connections.open"))) }),
+                     SVGChart.lines([SVGChart.Line(name: "open", color: palette[4], points: r.intervals.map { (Double($0.second) + 1, Double($0.metrics.gauge("connections.open"))) }),
                                      SVGChart.Line(name: "opened/s", color: palette[5], points: series("connections.opened"), dashed: true),
                                      SVGChart.Line(name: "closed/s", color: "#9ca3af", points: series("connections.closed"), dashed: true)],
                                     xFormat: seconds, yFormat: { Format.count($0) }, bands: bands))
@@ -138,7 +138,7 @@ public enum HTMLReport {
         let top = classes.filter { MetricCatalog.isErrorClass($0.key) }.prefix(6)
         let lines = top.enumerated().map { i, c in
             SVGChart.Line(name: String(c.key.dropFirst(7)), color: [palette[2], palette[1], palette[4], palette[6], palette[5], palette[7]][i],
-                          points: r.intervals.map { (Double($0.second + 1), Double($0.metrics.counter(c.key))) })
+                          points: r.intervals.map { (Double($0.second) + 1, Double($0.metrics.counter(c.key))) })
         }
         var rows = ""
         for c in classes {
@@ -187,7 +187,7 @@ public enum HTMLReport {
             guard let l = r.totals.latencies[name] else { continue }
             rows += "<tr><td class=\"mono\">\(Markup.escape(name))</td><td class=\"num\">\(l.count)</td>"
             for v in [l.min, l.p50, l.p90, l.p95, l.p99, l.p999, l.max] { rows += "<td class=\"num\">\(Format.micros(v))</td>" }
-            rows += "<td class=\"num\">\(l.mean.map { Format.micros(Int64($0.rounded())) } ?? "")</td></tr>"
+            rows += "<td class=\"num\">\(l.mean.map { Format.micros($0) } ?? "")</td></tr>"
         }
         return section("Latency", table(["metric", "count", "min", "p50", "p90", "p95", "p99", "p99.9", "max", "mean"], rows))
     }
@@ -246,12 +246,12 @@ public enum HTMLReport {
         for b in shown {
             rows += "<tr class=\"\(b.timedOut ? "bad" : "")\"><td>\(Markup.escape(b.name)) #\(b.generation + 1)</td><td class=\"num\">\(b.users)</td>"
             for v in [byAgents ? b.releaseSpreadMicros : nil, b.loopReleaseSpreadMicros, b.sendSpreadMicros, b.slowestLoopSendCostMicros] {
-                rows += "<td class=\"num\">\(v.map { Format.micros(Int64($0.rounded())) } ?? "")</td>"
+                rows += "<td class=\"num\">\(v.map { Format.micros($0) } ?? "")</td>"
             }
             rows += "<td>\(b.timedOut ? "timed out" : "released")</td></tr>"
         }
         var out = chart("Release spread", "between \(byAgents ? "agents" : "event loops"): how far apart the waiting users were let go",
-                        SVGChart.bars(bars, format: { Format.micros(Int64($0.rounded())) }))
+                        SVGChart.bars(bars, format: { Format.micros($0) }))
         out += table(["barrier", "users", "agents within", "loops within", "sends spread over", "send cost (busiest loop)", ""], rows)
         if r.barriers.count > shown.count { out += "<p class=\"empty\">\(r.barriers.count - shown.count) more in results.json</p>" }
         return section("Barriers", out)

@@ -30,9 +30,15 @@ public struct LatencyRanges: Sendable {
     static func edges(from low: Int64, to high: Int64) -> [Int64] {
         var steps: [Int64] = []
         var decade: Int64 = 1
-        while steps.last.map({ $0 <= high }) ?? true {
-            for m in [1, 2, 5] as [Int64] { steps.append(m * decade) }
-            decade *= 10
+        decades: while steps.last.map({ $0 <= high }) ?? true {
+            for m in [1, 2, 5] as [Int64] {
+                let (edge, overflow) = m.multipliedReportingOverflow(by: decade)
+                if overflow { steps.append(Int64.max); break decades }
+                steps.append(edge)
+            }
+            let (next, overflow) = decade.multipliedReportingOverflow(by: 10)
+            if overflow { steps.append(Int64.max); break }
+            decade = next
         }
         let first = steps.lastIndex { $0 <= low } ?? 0
         let last = steps.firstIndex { $0 > high } ?? steps.count - 1

@@ -72,8 +72,9 @@ public struct RunComparison: Sendable {
     }
 
     static func latencyRow(_ name: String, _ b: Int64, _ c: Int64, judged: Bool, _ maxRegression: Double) -> Row {
-        let worse = b > 0 ? Double(c - b) / Double(b) : (c > 0 ? Double.infinity : 0)
-        let regressed = judged && worse > maxRegression && c - b > latencyFloorMicros
+        let growth = Double(c) - Double(b)   // in Double: figures read from files may be anything
+        let worse = b > 0 ? growth / Double(b) : (c > 0 ? Double.infinity : 0)
+        let regressed = judged && worse > maxRegression && growth > Double(latencyFloorMicros)
         return Row(name: name, baseline: Format.micros(b), current: Format.micros(c), change: relative(Double(b), Double(c)),
                    judged: judged, regressed: regressed)
     }

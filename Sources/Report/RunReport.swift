@@ -37,7 +37,11 @@ public struct RunReport: Sendable {
 
         /// Every first-level `errors.*` counter summed.
         public var errors: Int64 {
-            counters.filter { MetricCatalog.isErrorClass($0.key) }.values.reduce(0, +)
+            // Saturating: a results file may hold any numbers.
+            counters.filter { MetricCatalog.isErrorClass($0.key) }.values.reduce(Int64(0)) { sum, v in
+                let (total, overflow) = sum.addingReportingOverflow(v)
+                return overflow ? (v > 0 ? Int64.max : Int64.min) : total
+            }
         }
 
         /// Errors per operation (connection attempts plus messages sent), as thresholds define it.

@@ -201,9 +201,9 @@ public enum SVGChart {
         let step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
         var ticks: [Double] = []
         var t = (minimum / step).rounded(.down) * step
-        while t < maximum + step * 0.999 {
+        // Bounded: far from zero, adding a small step may not change t at all.
+        for _ in 0..<(count * 3 + 2) where t < maximum + step * 0.999 {
             if t >= minimum - 1e-9 { ticks.append(t) }
-            if ticks.count > count * 3 { break }
             t += step
         }
         return ticks.count >= 2 ? ticks : [minimum, minimum + step]
@@ -211,6 +211,7 @@ public enum SVGChart {
 
     /// A coordinate with at most one decimal.
     static func n(_ v: Double) -> String {
+        guard v.isFinite, abs(v) < 1e15 else { return "0" }
         let r = (v * 10).rounded() / 10
         return r == r.rounded() ? String(Int64(r)) : String(r)
     }

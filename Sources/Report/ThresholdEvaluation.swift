@@ -80,7 +80,7 @@ public enum ThresholdEvaluator {
     /// A figure in a unit, as reports print it.
     public static func describe(_ value: Double, _ unit: Threshold.Unit) -> String {
         switch unit {
-        case .microseconds: return Format.micros(Int64(value.rounded()))
+        case .microseconds: return Format.micros(value)
         case .fraction: return Format.percent(value)
         case .perSecond: return Format.count(value) + "/s"
         case .count: return Format.count(value)

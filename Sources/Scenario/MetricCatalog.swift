@@ -32,9 +32,9 @@ public enum MetricCatalog {
     /// Failed operations per operation attempted (connection attempts plus messages sent), as
     /// thresholds and comparisons define `error_rate`: 0 with nothing attempted and no errors.
     public static func errorRate(errors: Int64, connectionsAttempted: Int64, messagesSent: Int64) -> Double {
-        let operations = connectionsAttempted + messagesSent
-        if operations == 0 { return errors > 0 ? 1 : 0 }
-        return Swift.min(1, Double(errors) / Double(operations))
+        let operations = Double(connectionsAttempted) + Double(messagesSent)
+        if operations <= 0 { return errors > 0 ? 1 : 0 }
+        return Swift.max(0, Swift.min(1, Double(errors) / operations))
     }
 
     /// True when `name` is a counter a run can record.

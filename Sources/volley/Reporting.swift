@@ -34,14 +34,13 @@ enum Reporting {
         } catch {
             Log.error("volley: cannot read back the results for the report: \(error)")
         }
-        if let report {
-            write(HTMLReport.render(report), "report.html")
-            write(JUnitReport.render(report), "junit.xml")
-        }
+        // The simplest files first, the HTML last: what is written stays if a later step fails.
+        if let report { write(JUnitReport.render(report), "junit.xml") }
         for log in IntervalExports.histogramLogs(results.series, startedAt: results.startedAt, runID: results.runID) {
             write(log.text, IntervalExports.fileName(metric: log.metric))
         }
         write(IntervalExports.csv(results.series, histograms: MetricCatalog.histograms(of: results.scenario)), "series.csv")
+        if let report { write(HTMLReport.render(report), "report.html") }
         Log.out("results: \(directory)/ (\(written.joined(separator: ", ")))")
         if verdict.status != .passed, let url = settings.notifyURL, let report {
             notify(url, report: report, directory: directory)

@@ -287,6 +287,60 @@ struct OutputFilesTests {
             #expect(!RunComparison(baseline: report, current: report, maxRegression: 0.1).rows.isEmpty)
             #expect(WebhookPayload.build(report, reportLocation: nil)["text"] != nil)
         }
+        // A distribution reaching the top of Int64's range (another tool's histogram in a file).
+        var wide = HDRHistogram(configuration: try HistogramConfiguration(lowestDiscernibleValue: 1, highestTrackableValue: Int64.max / 2,
+                                                                          significantFigures: 2))
+        wide.record(1)
+        wide.record(Int64.max / 4)
+        var set = MetricSet()
+        set.merge(wide, into: "rtt")
+        var series = IntervalSeries()
+        series.merge(set, at: 0)
+        var r = try Self.results(thresholds: Self.mixed)
+        r.series = series
+        let (_, report) = try Self.report(r)
+        #expect(report.totals.latencies["rtt"]?.histogram?.max ?? 0 > Int64.max / 8)
+        #expect(HTMLReport.render(report).hasSuffix("</html>\n"))
+        #expect(LatencyRanges(wide).ranges.map(\.count).reduce(0, +) == 2)
+    }
+
+    /// `value` with one leaf (chosen by `rng`) replaced by an odd value: negative, huge, zero, the
+    /// wrong type, or removed.
+    static func mutate(_ value: JSONValue, _ rng: inout SplitMix64) -> JSONValue {
+        switch value {
+        case let .object(fields) where !fields.isEmpty:
+            var f = fields
+            let i = Int(rng.next() % UInt64(f.count))
+            if rng.next() % 8 == 0 { f.remove(at: i) } else { f[i].value = mutate(f[i].value, &rng) }
+            return .object(f)
+        case let .array(items) where !items.isEmpty:
+            var a = items
+            let i = Int(rng.next() % UInt64(a.count))
+            a[i] = mutate(a[i], &rng)
+            return .array(a)
+        default:
+            let odd: [JSONValue] = [.integer(-1), .integer(Int64.max), .integer(Int64.min), .integer(0), .double(-1e300), .double(1e300),
+                                    .string(""), .string("<&>"), .null, .bool(true), .array([]), .object([])]
+            return odd[Int(rng.next() % UInt64(odd.count))]
+        }
+    }
+
+    @Test("a tampered results file never crashes volley report: a located error or a report")
+    func tamperedResults() throws {
+        let original = ResultsDocument.build(try Self.results(thresholds: Self.mixed))
+        var rng = SplitMix64(seed: 77)
+        var rendered = 0
+        for _ in 0..<200 {
+            var doc = original
+            for _ in 0..<Int(1 + rng.next() % 4) { doc = Self.mutate(doc, &rng) }
+            guard let report = try? RunReport(json: doc, file: "t.json") else { continue }
+            _ = HTMLReport.render(report)
+            _ = JUnitReport.render(report)
+            _ = RunComparison(baseline: report, current: try Self.report(try Self.results(thresholds: [])).1, maxRegression: 0.1)
+            _ = WebhookPayload.build(report, reportLocation: nil)
+            rendered += 1
+        }
+        #expect(rendered > 60)
     }
 
     @Test("results files that are not volley's, or newer, are refused with the file named")
