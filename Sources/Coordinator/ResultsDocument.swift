@@ -22,6 +22,7 @@ public enum ResultsDocument {
             ("thresholds", .array(thresholds.map { threshold($0, aborting: results.abortingThreshold) })),
             ("phases", phases(results)),
             ("totals", metrics(totals, full: true)),
+            ("errors", errors(totals)),
             ("intervals", .array(results.series.seconds.map { second in
                 var m = metrics(results.series.compact(second))
                 if case var .object(f) = m {
@@ -84,6 +85,18 @@ public enum ResultsDocument {
                                               ("observed_text", .string(aborting.observedText))])))
         }
         return .object(f)
+    }
+
+    /// The run's errors: their total, the error rate as thresholds define it, and every class
+    /// (with breakdowns such as `handshake_status.503`), largest first.
+    static func errors(_ totals: MetricSet) -> JSONValue {
+        let rate = MetricCatalog.errorRate(errors: totals.errorCount, connectionsAttempted: totals.counter("connections.attempted"),
+                                           messagesSent: totals.counter("messages.sent"))
+        return .object([
+            ("total", .integer(totals.errorCount)),
+            ("rate", .double(rate)),
+            ("classes", .object(totals.errorsByClass.map { ($0.name, .integer($0.count)) })),
+        ])
     }
 
     /// How results.json names a threshold's unit.

@@ -74,6 +74,9 @@ struct OutputFilesTests {
         #expect(json["verdict"]?["exit_code"]?.intValue == 1)
         #expect(json["phases"]?[1]?["totals"]?["counters"]?["messages.sent"]?.intValue == 200)
         #expect(json["phases"]?[0]?["totals"]?["histograms"]?["rtt"]?["count"]?.intValue == 100)
+        #expect(json["errors"]?["total"]?.intValue == 2)
+        #expect(json["errors"]?["classes"]?["expect_timeout"]?.intValue == 2)
+        #expect(json["errors"]?["rate"]?.doubleValue == 2.0 / 310)
         #expect(report.verdict.status == .failed)
         #expect(report.thresholds.filter { !$0.passed }.map(\.expression) == ["p99(rtt) < 1us", "errors_expect_timeout == 0"])
         #expect(report.totals.latencies["rtt"]?.histogram?.totalCount == 300)
@@ -231,6 +234,10 @@ struct OutputFilesTests {
         #expect(!c1.passed)
         #expect(c1.regressions.map(\.name) == ["p99(rtt)"])
         #expect(c1.render(baselineName: "a", currentName: "b").contains("REGRESSION beyond 10%"))
+        // Phases both runs had are compared too, for context.
+        let steady = try #require(c1.rows.first { $0.name == "p99(rtt) [steady]" })
+        #expect(!steady.judged && !steady.regressed)
+        #expect(c1.render(baselineName: "a", currentName: "b").contains("judged against the limit: p99(rtt), messages received/s, error rate"))
         #expect(RunComparison(baseline: baseline, current: slower, maxRegression: 0.50).passed)
         #expect(RunComparison(baseline: baseline, current: baseline, maxRegression: 0).passed)
 
