@@ -1,5 +1,20 @@
+import Scenario
+
 /// The thresholds and the verdict as the terminal shows them at the end of a run.
 public enum VerdictTable {
+    /// What to say about a scenario without thresholds: it cannot fail, and the usual starting
+    /// point (the design's default service levels) for its own latency metric.
+    public static func noThresholdsHint(_ scenario: Scenario) -> String {
+        let metric = scenario.measureNames.first ?? "connect"
+        return """
+        note: no thresholds, so every run passes whatever it measures. A usual start:
+          thresholds:
+            - p99(\(metric)) < 100ms
+            - error_rate < 1%
+            - connect_success > 99%
+        """
+    }
+
     /// One line per threshold (✓/✗, expression, scope, observed, limit), then the verdict.
     public static func render(_ results: [ThresholdResult], verdict: Verdict, stoppedBy: ThresholdResult? = nil) -> String {
         var out = ""
@@ -14,6 +29,7 @@ public enum VerdictTable {
             }
         }
         let word = verdict.status == .passed ? "PASSED" : verdict.status == .failed ? "FAILED" : "ABORTED"
+        if results.isEmpty && verdict.status == .passed { out += "\n(no thresholds: every run of this scenario passes; see volley validate)\n" }
         out += "\nverdict: \(word) (exit \(verdict.exitCode)) - \(verdict.reason)\n"
         return out
     }

@@ -1,5 +1,6 @@
 import Coordinator
 import Net
+import Report
 import Scenario
 import WireProtocol
 import WebSocket
@@ -128,6 +129,7 @@ enum RunCommand {
                 return ExitCode.couldNotRun
             }
         }
+        if scenario.thresholds.isEmpty { Log.out(VerdictTable.noThresholdsHint(scenario)) }
         Log.out("\(scenario.file): valid")
         return ExitCode.passed
     }

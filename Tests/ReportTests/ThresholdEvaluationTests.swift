@@ -134,6 +134,10 @@ struct ThresholdEvaluationTests {
         #expect(stopped.status == .failed && stopped.exitCode == 1)
         #expect(stopped.reason.contains("stopped early by error_rate < 0.5%"))
         #expect(Verdict.decide(results: [], abortReason: nil).reason == "passed (no thresholds)")
+        let table = VerdictTable.render(results, verdict: failed)
+        #expect(table.contains("✓ p99(rtt) < 20ms") && table.contains("✗ error_rate < 0.5%") && table.contains("verdict: FAILED (exit 1)"))
+        #expect(VerdictTable.render([], verdict: Verdict.decide(results: [], abortReason: nil)).contains("no thresholds: every run of this scenario passes"))
+        #expect(VerdictTable.noThresholdsHint(s).contains("p99(rtt) < 100ms"))
     }
 }
 
