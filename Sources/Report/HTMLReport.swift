@@ -198,7 +198,9 @@ public enum HTMLReport {
         var rows = ""
         for p in r.phases {
             let c = p.connections.from == p.connections.to ? "\(p.connections.to)" : "\(p.connections.from) → \(p.connections.to)"
-            rows += "<tr><td>\(Markup.escape(p.name))</td><td class=\"num\">\(Format.fixed(p.start, 0))–\(Format.fixed(p.start + p.duration, 0)) s</td>"
+            var time = "\(Format.fixed(p.start, 0))–\(Format.fixed(p.start + p.duration, 0)) s"
+            if let measured = p.measured, measured < p.duration - 0.5 { time += " (ran \(Format.fixed(measured, 1)) s)" }
+            rows += "<tr><td>\(Markup.escape(p.name))</td><td class=\"num\">\(time)</td>"
             rows += "<td class=\"num\">\(c)</td><td>\(Markup.escape(p.rate ?? ""))</td>"
             if let t = p.totals {
                 let seconds = Swift.max(p.measured ?? p.duration, 0.001)
