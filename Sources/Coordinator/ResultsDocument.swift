@@ -60,6 +60,10 @@ public enum ResultsDocument {
         ]
         if let reason = r.abortReason { f.append(("abort_reason", .string(reason))) }
         if let spread = r.startSpreadMicros { f.append(("start_spread_us", .integer(spread))) }
+        if let description = r.scenario.description { f.append(("description", .string(description))) }
+        // The scenario as written, so the results say exactly what ran (`targets` above is
+        // what it ran against, after --target or --connections).
+        f.append(("scenario_source", .string(r.scenario.source)))
         return .object(f)
     }
 

@@ -41,7 +41,7 @@ public enum HTMLReport {
         let list = facts.map { "<div><dt>\(Markup.escape($0.0))</dt><dd>\(Markup.escape($0.1))</dd></div>" }.joined()
         return """
         <header><div class="brand">volley</div><h1>\(Markup.escape(r.scenario))</h1>
-        <div class="file">\(Markup.escape(r.scenarioFile)) · run \(Markup.escape(r.runID))</div><dl class="facts">\(list)</dl></header>
+        <div class="file">\(Markup.escape(r.scenarioFile)) · run \(Markup.escape(r.runID))</div>\(r.scenarioDescription.map { "<p class=\"description\">\(Markup.escape($0))</p>" } ?? "")<dl class="facts">\(list)</dl></header>
         """
     }
 
@@ -328,6 +328,7 @@ public enum HTMLReport {
     header{background:#111827;color:#f9fafb;border-radius:10px;padding:18px 22px;margin-bottom:14px}
     header .brand{font-weight:700;letter-spacing:.14em;text-transform:uppercase;font-size:11px;color:#93c5fd}
     header h1{margin:2px 0 0;font-size:24px}header .file{color:#9ca3af;font-size:12px;margin-bottom:10px}
+    header .description{margin:-4px 0 10px;color:#d1d5db}
     .facts{display:flex;flex-wrap:wrap;gap:6px 22px;margin:0}.facts div{display:flex;gap:6px}.facts dt{color:#9ca3af}.facts dd{margin:0}
     .verdict{display:flex;align-items:center;gap:18px;border-radius:10px;padding:14px 20px;margin-bottom:14px;color:#fff}
     .verdict.passed{background:var(--ok)}.verdict.failed{background:var(--bad)}.verdict.aborted{background:var(--warn)}

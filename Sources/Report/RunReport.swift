@@ -108,6 +108,7 @@ public struct RunReport: Sendable {
     public var runID: String
     public var scenario: String
     public var scenarioFile: String
+    public var scenarioDescription: String?
     public var model: String
     public var targets: [String]
     public var startedAt: String
@@ -157,6 +158,7 @@ public struct RunReport: Sendable {
         runID = run["id"]?.stringValue ?? ""
         scenario = run["scenario"]?.stringValue ?? "unnamed"
         scenarioFile = run["file"]?.stringValue ?? ""
+        scenarioDescription = run["description"]?.stringValue
         model = run["model"]?.stringValue ?? ""
         targets = run["targets"]?.arrayValue?.compactMap(\.stringValue) ?? []
         startedAt = run["started_at"]?.stringValue ?? ""

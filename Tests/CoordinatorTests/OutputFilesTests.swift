@@ -75,6 +75,7 @@ struct OutputFilesTests {
         #expect(json["phases"]?[1]?["totals"]?["counters"]?["messages.sent"]?.intValue == 200)
         #expect(json["phases"]?[0]?["totals"]?["histograms"]?["rtt"]?["count"]?.intValue == 100)
         #expect(json["errors"]?["total"]?.intValue == 2)
+        #expect(json["run"]?["scenario_source"]?.stringValue?.contains("  - errors_expect_timeout == 0") == true)
         #expect(json["errors"]?["classes"]?["expect_timeout"]?.intValue == 2)
         #expect(json["errors"]?["rate"]?.doubleValue == 2.0 / 310)
         #expect(report.verdict.status == .failed)
