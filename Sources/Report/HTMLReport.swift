@@ -46,7 +46,7 @@ public enum HTMLReport {
     }
 
     static func verdict(_ r: RunReport) -> String {
-        let word = ["passed": "PASSED", "failed": "FAILED", "aborted": "ABORTED"][r.verdict.status.rawValue] ?? r.verdict.status.rawValue
+        let word = r.verdict.status.word
         let failed = r.thresholds.filter { !$0.passed }.count
         var detail = r.thresholds.isEmpty ? "no thresholds" : "\(r.thresholds.count - failed) of \(r.thresholds.count) thresholds held"
         if let reason = r.abortReason { detail += " · stopped early: \(reason)" }

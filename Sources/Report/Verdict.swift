@@ -7,6 +7,9 @@ public struct Verdict: Sendable, Equatable {
         case failed
         /// Stopped by a person (Ctrl-C) or by the lost-agent policy before it could be judged.
         case aborted
+
+        /// "PASSED", "FAILED", "ABORTED", as the terminal and the report show it.
+        public var word: String { rawValue.uppercased() }
     }
 
     /// Exit codes (README, "Exit codes"); 2 is for runs that could not be carried out at all.

@@ -28,7 +28,7 @@ public enum VerdictTable {
                 out += "\n"
             }
         }
-        let word = verdict.status == .passed ? "PASSED" : verdict.status == .failed ? "FAILED" : "ABORTED"
+        let word = verdict.status.word
         if results.isEmpty && verdict.status == .passed { out += "\n(no thresholds: every run of this scenario passes; see volley validate)\n" }
         out += "\nverdict: \(word) (exit \(verdict.exitCode)) - \(verdict.reason)\n"
         return out

@@ -6,7 +6,7 @@ public enum WebhookPayload {
     /// The payload for `report`; `reportLocation` is where the HTML report was written.
     public static func build(_ report: RunReport, reportLocation: String?) -> JSONValue {
         let failed = report.thresholds.filter { !$0.passed }
-        var text = "volley: \(report.scenario) \(report.verdict.status == .aborted ? "ABORTED" : "FAILED")"
+        var text = "volley: \(report.scenario) \(report.verdict.status.word)"
         text += " (run \(report.runID), \(Format.fixed(report.duration, 1)) s"
         if report.agents.count > 1 { text += ", \(report.agents.count) agents" }
         text += ")"

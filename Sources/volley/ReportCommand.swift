@@ -31,8 +31,7 @@ enum ReportCommand {
             try Files.write(JUnitReport.render(report), to: junit)
             Log.out("junit: \(junit)")
         }
-        let word = report.verdict.status == .passed ? "PASSED" : report.verdict.status == .failed ? "FAILED" : "ABORTED"
-        Log.out("\(report.scenario): \(word) (exit \(report.verdict.exitCode)) - \(report.verdict.reason)")
+        Log.out("\(report.scenario): \(report.verdict.status.word) (exit \(report.verdict.exitCode)) - \(report.verdict.reason)")
         return report.verdict.exitCode
     }
 
