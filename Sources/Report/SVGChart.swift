@@ -96,16 +96,18 @@ public enum SVGChart {
             }
             svg += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"1.8\"\(line.dashed ? " stroke-dasharray=\"5 4\"" : "") stroke-linejoin=\"round\"/>"
         }
-        // Hover targets: one column per distinct x, naming every line's value there.
-        let columns = Array(Set(all.map(\.x))).sorted()
-        if columns.count <= 2000 {
-            for (i, x) in columns.enumerated() {
-                let x0 = i == 0 ? px(x) : (px(columns[i - 1]) + px(x)) / 2
-                let x1 = i == columns.count - 1 ? px(x) : (px(x) + px(columns[i + 1])) / 2
-                var tip = xFormat(x)
-                for line in lines { if let p = line.points.first(where: { $0.x == x }) { tip += "\n\(line.name): \(yFormat(p.y))" } }
-                svg += "<rect x=\"\(n(x0))\" y=\"\(n(top))\" width=\"\(n(Swift.max(x1 - x0, 1)))\" height=\"\(n(plotH))\" class=\"hover\"><title>\(Markup.escape(tip))</title></rect>"
-            }
+        // Hover targets: one column per distinct x (every k-th on long runs, at most ~1000, so
+        // a one-hour run stays a small file), naming every line's value there.
+        let distinct = Array(Set(all.map(\.x))).sorted()
+        let every = Swift.max(1, (distinct.count + 999) / 1000)
+        let columns = stride(from: 0, to: distinct.count, by: every).map { distinct[$0] }
+        let values = lines.map { line in Dictionary(line.points.map { ($0.x, $0.y) }, uniquingKeysWith: { first, _ in first }) }
+        for (i, x) in columns.enumerated() {
+            let x0 = i == 0 ? px(x) : (px(columns[i - 1]) + px(x)) / 2
+            let x1 = i == columns.count - 1 ? px(x) : (px(x) + px(columns[i + 1])) / 2
+            var tip = xFormat(x)
+            for (line, byX) in zip(lines, values) { if let y = byX[x] { tip += "\n\(line.name): \(yFormat(y))" } }
+            svg += "<rect x=\"\(n(x0))\" y=\"\(n(top))\" width=\"\(n(Swift.max(x1 - x0, 1)))\" height=\"\(n(plotH))\" class=\"hover\"><title>\(Markup.escape(tip))</title></rect>"
         }
         svg += "</svg>"
         let legend = lines.map { "<span><i style=\"background:\($0.color)\"></i>\(Markup.escape($0.name))</span>" }.joined()
