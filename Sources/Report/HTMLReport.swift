@@ -111,7 +111,7 @@ public enum HTMLReport {
             let logarithmic = SVGChart.wantsLogarithmicScale(lines.flatMap { $0.points.map(\.y) })
             out += chart("\(name) latency over time", "percentiles of each second's \(name) samples\(logarithmic ? " (logarithmic scale)" : "")",
                          SVGChart.lines(lines, xFormat: seconds, yFormat: latencyTick, bands: bands,
-                                        logarithmicY: logarithmic, maxGap: 1))
+                                        logarithmicY: logarithmic, maxGap: 1, limits: limits(of: name, in: r)))
         }
         return out.isEmpty ? "" : "<h2>Latency over time</h2>" + out
     }
@@ -261,6 +261,18 @@ public enum HTMLReport {
 
     // MARK: Pieces
 
+    /// Upper limits of the latency thresholds on `metric` (p99(rtt) < 100ms), each across its
+    /// phase or the whole run, for the latency chart.
+    static func limits(of metric: String, in r: RunReport) -> [SVGChart.Limit] {
+        r.thresholds.compactMap { t in
+            guard t.unit == "us", t.comparison.hasPrefix("<"), t.expression.contains("(\(metric))") else { return nil }
+            let function = t.expression.prefix { $0 != "(" }
+            let phase = t.phase.flatMap { name in r.phases.first { $0.name == name } }
+            return SVGChart.Limit(value: t.limit, label: "\(function) limit \(latencyTick(t.limit))\(t.phase.map { " [\($0)]" } ?? "")",
+                                  from: phase.map(\.start), to: phase.map { $0.start + $0.duration })
+        }
+    }
+
     /// The latency the scenario measures itself (not connect), else connect.
     static func mainLatency(_ r: RunReport) -> String? {
         r.latencyNames.first { !["connect", "barrier_release", "barrier_send"].contains($0) } ?? r.latencyNames.first
@@ -346,6 +358,7 @@ public enum HTMLReport {
     .chart .ylabel{text-anchor:end}.chart .xlabel{text-anchor:middle}.chart .barvalue{fill:#111827}
     .chart .grid{stroke:#eef0f3}.chart .axis{stroke:#9ca3af}.chart .band0{fill:#f8fafc}.chart .band1{fill:#eef2ff}
     .chart .bandlabel{fill:#6b7280;font-size:10px;text-transform:uppercase;letter-spacing:.05em}
+    .chart .limit{stroke:#dc2626;stroke-width:1.2;stroke-dasharray:6 4}.chart .limitlabel{fill:#dc2626;text-anchor:end;font-size:10px}
     .chart .hover{fill:transparent}.chart .hover:hover{fill:rgba(37,99,235,.08)}
     .legend{display:flex;gap:16px;font-size:12px;color:#374151;margin-top:2px;padding-left:64px}.legend i{display:inline-block;width:12px;height:3px;margin-right:6px;vertical-align:middle;border-radius:2px}
     .tablewrap{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:13px}

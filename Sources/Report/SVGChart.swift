@@ -31,6 +31,20 @@ public enum SVGChart {
         }
     }
 
+    /// A horizontal line at a threshold's limit, across the whole chart or one stretch of x.
+    public struct Limit: Sendable {
+        public var value: Double
+        public var label: String
+        public var from: Double?
+        public var to: Double?
+        public init(value: Double, label: String, from: Double? = nil, to: Double? = nil) {
+            self.value = value
+            self.label = label
+            self.from = from
+            self.to = to
+        }
+    }
+
     /// How an axis is laid out.
     public enum Scale: Sendable {
         case linear
@@ -47,7 +61,8 @@ public enum SVGChart {
     /// `logarithmicY` draws the y axis by decades (latencies from 100 µs to 2 s on one chart);
     /// points further apart on x than `maxGap` are not joined (seconds with nothing measured).
     public static func lines(_ lines: [Line], xScale: Scale = .linear, xFormat: (Double) -> String, yFormat: (Double) -> String,
-                             bands: [Band] = [], yMinimum: Double = 0, logarithmicY: Bool = false, maxGap: Double? = nil) -> String {
+                             bands: [Band] = [], yMinimum: Double = 0, logarithmicY: Bool = false, maxGap: Double? = nil,
+                             limits: [Limit] = []) -> String {
         let all = lines.flatMap(\.points)
         guard !all.isEmpty else { return "<p class=\"empty\">nothing measured</p>" }
         func xValue(_ x: Double) -> Double { xScale == .percentile ? percentileX(x) : x }
@@ -55,7 +70,12 @@ public enum SVGChart {
         let xMin = xScale == .percentile ? 0 : Swift.min(xs.min()!, bands.map(\.start).min() ?? .infinity)
         var xMax = Swift.max(xs.max()!, bands.map(\.end).max() ?? -.infinity)
         if xMax <= xMin { xMax = xMin + 1 }
-        let yTicks = logarithmicY ? decadeTicks(all.map(\.y)) : niceTicks(maximum: Swift.max(all.map(\.y).max()!, yMinimum))
+        // A limit widens the y axis when that keeps the data readable: on a log axis always (it
+        // costs a decade or two), on a linear one up to twice the data's top.
+        let dataTop = all.map(\.y).max()!
+        let shown = limits.filter { $0.value > 0 && (logarithmicY || $0.value <= 2 * Swift.max(dataTop, yMinimum)) }
+        let yTicks = logarithmicY ? decadeTicks(all.map(\.y) + shown.map(\.value))
+                                  : niceTicks(maximum: Swift.max(dataTop, yMinimum, shown.map(\.value).max() ?? 0))
         let yLow = yTicks.first!, yMax = yTicks.last!
         let plotW = width - left - right, plotH = height - top - bottom
         func px(_ x: Double) -> Double { left + (xValue(x) - xMin) / (xMax - xMin) * plotW }
@@ -86,6 +106,13 @@ public enum SVGChart {
             svg += "<text x=\"\(n(x))\" y=\"\(n(top + plotH + 18))\" class=\"xlabel\">\(Markup.escape(xFormat(t)))</text>"
         }
         svg += "<line x1=\"\(n(left))\" x2=\"\(n(width - right))\" y1=\"\(n(top + plotH))\" y2=\"\(n(top + plotH))\" class=\"axis\"/>"
+        for limit in shown where limit.value <= yMax {
+            let x0 = pxRaw(Swift.max(limit.from ?? xMin, xMin)), x1 = pxRaw(Swift.min(limit.to ?? xMax, xMax))
+            guard x1 > x0 else { continue }
+            let y = py(limit.value)
+            svg += "<line x1=\"\(n(x0))\" x2=\"\(n(x1))\" y1=\"\(n(y))\" y2=\"\(n(y))\" class=\"limit\"/>"
+            svg += "<text x=\"\(n(x1 - 4))\" y=\"\(n(y - 4))\" class=\"limitlabel\">\(Markup.escape(limit.label))</text>"
+        }
         for line in lines where !line.points.isEmpty {
             var path = ""
             for (i, p) in line.points.enumerated() {

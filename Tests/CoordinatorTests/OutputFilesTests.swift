@@ -222,6 +222,7 @@ struct OutputFilesTests {
         #expect(html.components(separatedBy: "<svg").count == html.components(separatedBy: "</svg>").count)
         #expect(html.contains("p99(rtt) &lt; 1us"))
         #expect(html.contains("Percentile distribution"))
+        #expect(html.contains(">p99 limit 1µs</text>"))   // the threshold drawn on the rtt chart
         #expect(html.contains(">steady<"))
         #expect(html.contains("expect_timeout"))
     }
