@@ -1,18 +1,21 @@
 import Net
 import Report
 import Scenario
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `volley report` (re-render a finished run) and `volley compare` (regression check).
 enum ReportCommand {
     static let reportUsage = """
-    usage: volley report RESULTS.json [--html OUT.html] [--junit OUT.xml]
+    usage: volley report RESULTS.json|RESULTS_DIR [--html OUT.html] [--junit OUT.xml]
       Re-renders a finished run's report from its results.json: the HTML report (default
       report.html next to RESULTS.json), and with --junit the JUnit file. Prints the verdict and
       exits with the run's exit code.
     """
 
     static let compareUsage = """
-    usage: volley compare BASELINE.json RESULTS.json [--max-regression 10%]
+    usage: volley compare BASELINE.json RESULTS.json [--max-regression 10%]   (or their directories)
       Compares a run with a baseline run: p50/p99/max of every latency both measured, throughput
       and error rate side by side. Fails (exit 1) when p99 latency grew, or throughput fell, by
       more than the limit (changes under 100µs are noise, not regressions), or when the error
@@ -22,7 +25,7 @@ enum ReportCommand {
     static func report(_ arguments: [String]) throws(UsageError) -> Int32 {
         let options = try CommandLineOptions(arguments, valued: ["html", "junit"])
         guard options.positionals.count == 1 else { throw UsageError("expected one results file\n\(reportUsage)") }
-        let path = options.positionals[0]
+        let path = resultsPath(options.positionals[0])
         guard let report = load(path) else { return ExitCode.couldNotRun }
         let html = options.value("html") ?? directory(of: path) + "report.html"
         try Files.write(HTMLReport.render(report), to: html)
@@ -53,7 +56,15 @@ enum ReportCommand {
         return comparison.passed ? ExitCode.passed : ExitCode.thresholdsFailed
     }
 
-    static func load(_ path: String) -> RunReport? {
+    /// A results file, or the results.json in a results directory.
+    static func resultsPath(_ path: String) -> String {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return path }
+        return (path.hasSuffix("/") ? path : path + "/") + "results.json"
+    }
+
+    static func load(_ given: String) -> RunReport? {
+        let path = resultsPath(given)
         guard let text = ScenarioLoader.readFile(path) else {
             Log.error("volley: cannot read \(path)")
             return nil

@@ -16,7 +16,7 @@ usage:
                                                    run a load test (on agents, or in this process);
                                                    DIR gets results.json, report.html, junit.xml,
                                                    METRIC.hlog and series.csv
-  volley report RESULTS.json [--html OUT] [--junit OUT]
+  volley report RESULTS.json|DIR [--html OUT] [--junit OUT]
                                                    re-render a finished run's report
   volley compare BASELINE.json RESULTS.json [--max-regression 10%]
                                                    fail on a p99, throughput or error-rate regression

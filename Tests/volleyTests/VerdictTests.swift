@@ -75,9 +75,9 @@ struct VerdictTests {
         let sent = csv.dropFirst().map { Int64($0.split(separator: ",", omittingEmptySubsequences: false)[sentColumn]) ?? -1 }.reduce(0, +)
         #expect(sent == r.counter("messages.sent"))
 
-        // volley report re-renders from results.json and exits with the run's code.
+        // volley report re-renders from results.json (given it or its directory) and exits with the run's code.
         let rerendered = NSTemporaryDirectory() + "rerendered-\(UUID().uuidString).html"
-        let report = try VolleyRun.run(["report", run.outputDirectory + "/results.json", "--html", rerendered], addOut: false)
+        let report = try VolleyRun.run(["report", run.outputDirectory, "--html", rerendered], addOut: false)
         #expect(report.status == 1, "\(report.stderr)")
         #expect(try String(contentsOfFile: rerendered, encoding: .utf8) == html)
     }
