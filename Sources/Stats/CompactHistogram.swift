@@ -91,14 +91,8 @@ public struct CompactHistogram: Sendable, Equatable {
 
     /// The same sparse encoding `HDRHistogram.encodeSparse` writes.
     public func encodeSparse(into writer: inout ByteWriter) {
-        writer.write(HDRHistogram.sparseFormatVersion)
-        writer.writeVarUInt(UInt64(configuration.lowestDiscernibleValue))
-        writer.writeVarUInt(UInt64(configuration.highestTrackableValue))
-        writer.write(UInt8(configuration.significantFigures))
-        writer.writeVarUInt(UInt64(clampedCount))
-        writer.writeVarUInt(UInt64(exactMin))
-        writer.writeVarUInt(UInt64(exactMax))
-        writer.writeVarUInt(UInt64(indices.count))
+        HDRHistogram.writeSparseHeader(configuration, clamped: clampedCount, min: exactMin, max: exactMax,
+                                       buckets: indices.count, into: &writer)
         var previous = -1
         for (i, index) in indices.enumerated() {
             writer.writeVarUInt(UInt64(Int(index) - previous - 1))

@@ -7,22 +7,29 @@ extension HDRHistogram {
     /// deltas and counts, plus the exact extremes and the clamped count. Decoding gives back an
     /// identical histogram (including `exactMin`, `exactMax` and `clampedCount`).
     public func encodeSparse(into writer: inout ByteWriter) {
-        writer.write(Self.sparseFormatVersion)
-        writer.writeVarUInt(UInt64(configuration.lowestDiscernibleValue))
-        writer.writeVarUInt(UInt64(configuration.highestTrackableValue))
-        writer.write(UInt8(configuration.significantFigures))
-        writer.writeVarUInt(UInt64(clampedCount))
-        writer.writeVarUInt(UInt64(exactMin))
-        writer.writeVarUInt(UInt64(exactMax))
         var buckets = 0
         forEachRecordedBucket { _ in buckets += 1 }
-        writer.writeVarUInt(UInt64(buckets))
+        Self.writeSparseHeader(configuration, clamped: clampedCount, min: exactMin, max: exactMax, buckets: buckets, into: &writer)
         var previous = -1
         forEachRecordedBucket { bucket in
             writer.writeVarUInt(UInt64(bucket.index - previous - 1))
             writer.writeVarUInt(UInt64(bucket.count))
             previous = bucket.index
         }
+    }
+
+    /// The sparse encoding's header, shared with `CompactHistogram`: version, configuration,
+    /// clamped count, exact extremes and the number of (index delta, count) pairs that follow.
+    static func writeSparseHeader(_ configuration: HistogramConfiguration, clamped: Int64, min: Int64, max: Int64,
+                                  buckets: Int, into writer: inout ByteWriter) {
+        writer.write(sparseFormatVersion)
+        writer.writeVarUInt(UInt64(configuration.lowestDiscernibleValue))
+        writer.writeVarUInt(UInt64(configuration.highestTrackableValue))
+        writer.write(UInt8(configuration.significantFigures))
+        writer.writeVarUInt(UInt64(clamped))
+        writer.writeVarUInt(UInt64(min))
+        writer.writeVarUInt(UInt64(max))
+        writer.writeVarUInt(UInt64(buckets))
     }
 
     /// The sparse encoding as a byte array.
