@@ -1,7 +1,10 @@
 import Stats
 
-/// Everything one event loop measures, recorded without locks (the loop owns it) and drained
-/// into a `MetricSet` once per interval.
+/// Everything one event loop measures, recorded without locks: the loop writes the active
+/// buffer; once per interval it swaps buffers (a pointer exchange), and the agent's control
+/// thread drains the retired buffer into the compact form while the loop goes on writing the
+/// other one, as HdrHistogram's interval recorder does. Nothing is allocated on the loop for
+/// the hand-off, and the loop never waits for the reader.
 final class LoopMetrics {
     /// Event counters, in the order of `names`.
     enum Counter: Int, CaseIterable {
@@ -46,65 +49,109 @@ final class LoopMetrics {
         }
     }
 
-    private let counters = UnsafeMutablePointer<Int64>.allocate(capacity: Counter.allCases.count)
-    /// Counters with names known only at run time (handshake status codes, violation classes).
-    private var named: [String: Int64] = [:]
-    let connect = HistogramRecorder()
-    /// One recorder per `measure:` name, in `measureNames` order.
-    let measures: [HistogramRecorder]
-    let measureNames: [String]
-    /// Offsets of barrier release instants from the named instant (µs), and of users' sends.
-    let barrierRelease = HistogramRecorder()
-    let barrierSend = HistogramRecorder()
-    /// Connections opened since the start, and the run time (ns) at each 1000th: how fast the
-    /// planned count was really reached.
-    var openedSinceStart = 0
-    var openMilestones: [Int64] = []
+    /// One interval's worth of measurements.
+    final class Buffer {
+        let counters = UnsafeMutablePointer<Int64>.allocate(capacity: Counter.allCases.count)
+        /// Counters with names known only at run time (handshake status codes, violation classes).
+        var named: [String: Int64] = [:]
+        let connect = HistogramRecorder()
+        /// One recorder per `measure:` name, in `measureNames` order.
+        let measures: [HistogramRecorder]
+        /// Offsets of barrier release instants from the named instant (µs), and of users' sends.
+        let barrierRelease = HistogramRecorder()
+        let barrierSend = HistogramRecorder()
+        /// Gauges as the interval ended (written at the swap).
+        var connectionsOpen: Int64 = 0
+        var connectionsPeak: Int64 = 0
+        var usersActive: Int64 = 0
+        /// Run time (ns) at each 1000th connection opened during the interval.
+        var openMilestones: [Int64] = []
 
-    /// Gauges: open connections now (read at drain time) and the most open since the last drain.
+        init(measures: Int) {
+            self.measures = (0..<measures).map { _ in HistogramRecorder() }
+            counters.initialize(repeating: 0, count: Counter.allCases.count)
+        }
+
+        deinit { counters.deallocate() }
+    }
+
+    let measureNames: [String]
+    /// The buffer the loop writes.
+    private(set) var active: Buffer
+    /// The buffer the reader drains (written by the loop only at the swap).
+    private(set) var retired: Buffer
+    /// The active buffer's counters, kept here so counting is one pointer load.
+    private var counters: UnsafeMutablePointer<Int64>
+
+    /// Gauges: open connections now and the most open since the last swap.
     var connectionsOpen = 0
     private var connectionsPeak = 0
     var usersActive = 0
-
-    @inline(__always)
-    func opened() {
-        connectionsOpen += 1
-        if connectionsOpen > connectionsPeak { connectionsPeak = connectionsOpen }
-    }
+    /// Connections opened since the start (every 1000th is a milestone).
+    var openedSinceStart = 0
 
     init(measureNames: [String]) {
         self.measureNames = measureNames
-        measures = measureNames.map { _ in HistogramRecorder() }
-        counters.initialize(repeating: 0, count: Counter.allCases.count)
+        active = Buffer(measures: measureNames.count)
+        retired = Buffer(measures: measureNames.count)
+        counters = active.counters
     }
-
-    deinit { counters.deallocate() }
 
     @inline(__always)
     func add(_ counter: Counter, _ n: Int64 = 1) { counters[counter.rawValue] &+= n }
 
-    func add(named name: String, _ n: Int64 = 1) { named[name, default: 0] += n }
+    func add(named name: String, _ n: Int64 = 1) { active.named[name, default: 0] += n }
 
     func value(_ counter: Counter) -> Int64 { counters[counter.rawValue] }
 
-    /// Everything measured since the last drain, as named metrics; counters start again from 0.
-    func drain() -> MetricSet {
-        var set = MetricSet()
-        for c in Counter.allCases where counters[c.rawValue] != 0 {
-            set.counters[c.name] = counters[c.rawValue]
+    @inline(__always)
+    func opened(runTime: Int64) {
+        connectionsOpen += 1
+        if connectionsOpen > connectionsPeak { connectionsPeak = connectionsOpen }
+        openedSinceStart += 1
+        if openedSinceStart % 1000 == 0 { active.openMilestones.append(runTime) }
+    }
+
+    /// Recorder of the `connect` histogram and of each `measure:` metric (active buffer).
+    var connect: HistogramRecorder { active.connect }
+    var measures: [HistogramRecorder] { active.measures }
+    var barrierRelease: HistogramRecorder { active.barrierRelease }
+    var barrierSend: HistogramRecorder { active.barrierSend }
+
+    /// Ends the interval on the loop: stamps the gauges into the active buffer and makes it the
+    /// retired one. The caller must have drained the retired buffer since the last swap.
+    func swap() {
+        active.connectionsOpen = Int64(connectionsOpen)
+        active.connectionsPeak = Int64(connectionsPeak)
+        active.usersActive = Int64(usersActive)
+        connectionsPeak = connectionsOpen
+        Swift.swap(&active, &retired)
+        counters = active.counters
+    }
+
+    /// Drains a retired buffer into the compact form, leaving it empty (called by the reader).
+    func drain(_ buffer: Buffer) -> CompactMetricSet {
+        var set = CompactMetricSet()
+        for c in Counter.allCases where buffer.counters[c.rawValue] != 0 {
+            set.counters[c.name] = buffer.counters[c.rawValue]
         }
-        counters.update(repeating: 0, count: Counter.allCases.count)
-        for (name, v) in named where v != 0 { set.counters[name] = v }
-        named.removeAll(keepingCapacity: true)
-        set.histograms["connect"] = connect.drain()
-        for (i, name) in measureNames.enumerated() { set.histograms[name] = measures[i].drain() }
-        let release = barrierRelease.drain(), send = barrierSend.drain()
+        buffer.counters.update(repeating: 0, count: Counter.allCases.count)
+        for (name, v) in buffer.named where v != 0 { set.counters[name] = v }
+        buffer.named.removeAll(keepingCapacity: true)
+        set.histograms["connect"] = buffer.connect.drainCompact()
+        for (i, name) in measureNames.enumerated() { set.histograms[name] = buffer.measures[i].drainCompact() }
+        let release = buffer.barrierRelease.drainCompact(), send = buffer.barrierSend.drainCompact()
         if !release.isEmpty { set.histograms["barrier_release"] = release }
         if !send.isEmpty { set.histograms["barrier_send"] = send }
-        set.gauges["connections.open"] = Int64(connectionsOpen)
-        set.gauges["connections.peak"] = Int64(connectionsPeak)
-        connectionsPeak = connectionsOpen
-        set.gauges["users.active"] = Int64(usersActive)
+        set.gauges["connections.open"] = buffer.connectionsOpen
+        set.gauges["connections.peak"] = buffer.connectionsPeak
+        set.gauges["users.active"] = buffer.usersActive
         return set
+    }
+
+    /// Takes the retired buffer's milestones (called by the reader).
+    func takeMilestones(_ buffer: Buffer) -> [Int64] {
+        defer { buffer.openMilestones.removeAll(keepingCapacity: true) }
+        return buffer.openMilestones
     }
 }

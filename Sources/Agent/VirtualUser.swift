@@ -1,12 +1,10 @@
 import Net
 import Scenario
 import WebSocket
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// One simulated client: runs the compiled script step by step on its loop's thread, driven by
-/// its connection's events, timers, and barrier releases.
+/// its connection's events, timers and barrier releases. This file holds its state and the
+/// interpreter; connecting, messages, delivery tracking and barriers are in the extensions.
 final class VirtualUser: WebSocketDelegate, TimerTarget {
     enum State: UInt8 {
         case idle, connecting, running, sleeping, pacing, expecting, expectingNone, atBarrier, closing, reconnecting, yielded, ended
@@ -17,24 +15,27 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
     let number: Int64
     /// Position in the driver's list of active users.
     var position = 0
-    private(set) var state = State.idle
-    private(set) var connection: WebSocketConnection?
-    private var pc = 0
-    private var seq: Int64 = 0
-    private var timerGeneration: UInt64 = 0
+    var state = State.idle
+    var connection: WebSocketConnection?
+    var pc = 0
+    var seq: Int64 = 0
+    var timerGeneration: UInt64 = 0
+    /// This user's random state (xorshift64*), seeded from the run's seed and the user's number:
+    /// its random choices are the same in every run with that seed, whatever the scheduling.
+    var randomState: UInt64
     /// Monotonic nanoseconds: when the current connect started, the origin of the last send's
     /// latency (its scheduled instant in the open model), the next paced send slot, and the
     /// deadline of the current wait.
-    private var connectStarted: Int64 = 0
-    private var lastSendOrigin: Int64 = 0
-    private var nextSendAt: Int64 = 0
-    private(set) var waitDeadline: Int64 = 0
+    var connectStarted: Int64 = 0
+    var lastSendOrigin: Int64 = 0
+    var nextSendAt: Int64 = 0
+    var waitDeadline: Int64 = 0
     /// State most users of most scenarios never need, allocated on first use so an idle user
     /// stays small.
-    private var extras: Extras?
-    private(set) var stopRequested = false
+    var extras: Extras?
+    var stopRequested = false
     /// True once the user reached the end of its steps (as opposed to being stopped or failing).
-    private(set) var completedScript = false
+    var completedScript = false
 
     struct PendingExpectation {
         let pc: Int
@@ -72,16 +73,25 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
     }
 
     @inline(__always)
-    private var more: Extras {
+    var more: Extras {
         if let extras { return extras }
         let created = Extras(loopSlots: driver.program.loopSlots)
         extras = created
         return created
     }
 
-    init(driver: LoopDriver, number: Int64) {
+    init(driver: LoopDriver, number: Int64, seed: UInt64) {
         self.driver = driver
         self.number = number
+        randomState = SeedMixer.state(seed: seed, stream: UInt64(bitPattern: number))
+    }
+
+    /// The next number of this user's random sequence.
+    func nextRandom() -> UInt64 {
+        randomState ^= randomState >> 12
+        randomState ^= randomState << 25
+        randomState ^= randomState >> 27
+        return randomState &* 0x2545_F491_4F6C_DD1D
     }
 
     // MARK: Lifecycle
@@ -110,7 +120,7 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
         }
     }
 
-    private func end(failed: Bool) {
+    func end(failed: Bool) {
         guard state != .ended else { return }
         let previous = state
         state = .ended
@@ -123,11 +133,11 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
 
     // MARK: The script
 
-    private var now: Int64 { driver.clock.now().nanoseconds }
+    var now: Int64 { driver.clock.now().nanoseconds }
 
     /// Runs instructions until one has to wait. `time` is the current instant if the caller
     /// has just read it (one clock read per event is enough: the steps take microseconds).
-    private func advance(at time: Int64? = nil) {
+    func advance(at time: Int64? = nil) {
         let t = time ?? now
         var budget = 64
         while budget > 0 {
@@ -235,7 +245,7 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
         schedule(at: t)
     }
 
-    private func schedule(at deadline: Int64) {
+    func schedule(at deadline: Int64) {
         timerGeneration &+= 1
         driver.loop.schedule(at: Instant(nanoseconds: deadline), target: self, token: timerGeneration)
     }
@@ -243,10 +253,7 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
     func timerFired(token: UInt64, now instant: Instant) {
         guard token == timerGeneration else { return }
         switch state {
-        case .sleeping, .yielded:
-            state = .running
-            advance()
-        case .pacing:
+        case .sleeping, .yielded, .pacing:
             state = .running
             advance()
         case .expectingNone:
@@ -293,332 +300,22 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
         }
     }
 
-    // MARK: Connecting
-
-    private func connect(_ url: Template?) {
-        state = .connecting
-        connectStarted = now
-        driver.metrics.add(.connectAttempts)
-        do {
-            connection = try driver.connect(user: self, url: url)
-        } catch {
-            driver.metrics.add(.errorConnect)
-            driver.metrics.add(named: "errors.connect.\(error.codeName)")
-            end(failed: true)
-        }
-    }
-
-    func webSocketDidOpen(_ connection: WebSocketConnection) {
-        driver.metrics.add(.connectionsOpened)
-        driver.metrics.opened()
-        let t = now
-        driver.metrics.connect.record((t - connectStarted) / 1000)
-        driver.metrics.openedSinceStart += 1
-        if driver.metrics.openedSinceStart % 1000 == 0 { driver.metrics.openMilestones.append(t - driver.runStart) }
-        driver.userConnected(self)
-        state = .running
-        pc += 1
-        advance()
-    }
-
-    func webSocket(_ connection: WebSocketConnection, didCloseWith outcome: CloseOutcome) {
-        let wasOpen: Bool
-        switch outcome {
-        case .closed, .protocolViolation, .connectionLost: wasOpen = true
-        case .timedOut(let phase): wasOpen = phase == "close"
-        case .aborted: wasOpen = state != .connecting
-        default: wasOpen = false
-        }
-        if wasOpen {
-            driver.metrics.connectionsOpen -= 1
-            driver.metrics.add(.connectionsClosed)
-        }
-        self.connection = nil
-        if state == .ended { return }
-        if state == .closing || state == .reconnecting {
-            if case let .protocolViolation(v) = outcome { count(.protocolViolation(v)) }
-            if stopRequested {
-                end(failed: false)
-            } else if state == .reconnecting {
-                connect(nil)
-            } else {
-                state = .running
-                pc += 1
-                advance()
-            }
-            return
-        }
-        if stopRequested && state == .connecting {
-            end(failed: false)
-            return
-        }
-        count(outcome)
-        end(failed: true)
-    }
-
-    /// Counts an unexpected end of the connection by class.
-    private func count(_ outcome: CloseOutcome) {
-        let m = driver.metrics
-        switch outcome {
-        case let .connectFailed(e):
-            switch e.code {
-            case ECONNREFUSED: m.add(.errorRefused)
-            case ETIMEDOUT: m.add(.errorConnectTimeout)
-            default:
-                m.add(.errorConnect)
-                m.add(named: "errors.connect.\(e.codeName)")
-            }
-        case let .handshakeFailed(.unexpectedStatus(status, _, _)):
-            m.add(.errorHandshakeStatus)
-            m.add(named: "errors.handshake_status.\(status)")
-        case .handshakeFailed:
-            m.add(.errorHandshake)
-        case .timedOut(let phase):
-            if phase == "close" { m.add(.errorConnectionLost) } else { m.add(.errorConnectTimeout) }
-        case let .protocolViolation(v):
-            m.add(.errorProtocolViolation)
-            m.add(named: "errors.protocol_violation.\(v.rawValue)")
-        case .closed:
-            m.add(.errorClosedByServer)
-        case .connectionLost:
-            m.add(.errorConnectionLost)
-        case .answeredWithHTTP, .aborted:
-            break
-        }
-    }
-
-    // MARK: Sending
-
-    /// Sends the next message, or waits for its slot (returns false when it has to wait).
-    private func send(_ payload: Template, binary: Bool, at t: Int64) -> Bool {
-        var origin = t
-        if let interval = driver.sendInterval() {
-            if nextSendAt == 0 {
-                // Spread users over the interval so they do not all send at once.
-                nextSendAt = t + Int64(driver.context.nextRandom() % UInt64(Swift.max(1, interval)))
-            }
-            if driver.isOpenModel {
-                if t < nextSendAt {
-                    state = .pacing
-                    schedule(at: nextSendAt)
-                    return false
-                }
-                origin = nextSendAt           // latency counts from the schedule, not from now
-                nextSendAt += interval
-            } else {
-                if t < nextSendAt {
-                    state = .pacing
-                    schedule(at: nextSendAt)
-                    return false
-                }
-                // Closed model: the rate is a ceiling; a late send does not earn a burst to catch up.
-                nextSendAt = Swift.max(nextSendAt, t - interval) + interval
-            }
-        }
-        guard let connection, connection.phase == .open else {
-            driver.metrics.add(.errorSendFailed)
-            return true
-        }
-        seq += 1
-        let bytes = driver.render(payload, for: self, seq: seq)
-        let sent = bytes.withUnsafeBytes { connection.send(binary ? .binary : .text, $0) }
-        if sent {
-            driver.metrics.add(.messagesSent)
-            driver.metrics.add(.bytesSent, Int64(bytes.count))
-            lastSendOrigin = origin
-        } else {
-            driver.metrics.add(.errorSendFailed)
-        }
-        return true
-    }
-
     /// Iteration number of the innermost loop around the current step (1-based; 0 outside loops).
     var iteration: Int64 {
         guard let slot = driver.program.enclosingSlot[pc], let extras else { return 0 }
         return extras.loopCounters[slot] + 1
     }
+}
 
-    // MARK: Receiving
-
-    func webSocket(_ connection: WebSocketConnection, didReceive payload: UnsafeRawBufferPointer, opcode: Opcode) {
-        let m = driver.metrics
-        m.add(.messagesReceived)
-        m.add(.bytesReceived, Int64(payload.count))
-        let t = now
-        if driver.tracksDelivery { track(payload, t) }
-        let binary = opcode == .binary
-        var matched = false
-        if let extras, !extras.pending.isEmpty {
-            for i in 0..<extras.pending.count {
-                let entry = extras.pending[i]
-                guard case let .expect(unmanaged) = driver.program.code[entry.pc] else { continue }
-                let instruction = unmanaged.takeUnretainedValue()
-                if driver.matches(instruction.step.matcher, payload, binary: binary, user: self, seq: entry.seq) {
-                    record(instruction.step, instruction.measure, payload, origin: entry.origin, now: t)
-                    extras.pending.remove(at: i)
-                    matched = true
-                    break
-                }
-            }
-        }
-        switch state {
-        case .expecting:
-            guard case let .expect(unmanaged) = driver.program.code[pc] else { return }
-            let instruction = unmanaged.takeUnretainedValue()
-            if instruction.matchesAnything || driver.matches(instruction.step.matcher, payload, binary: binary, user: self, seq: seq) {
-                if let measure = instruction.measure {
-                    if instruction.latencyFromLastSend {
-                        driver.metrics.measures[measure].record((t - lastSendOrigin) / 1000)
-                    } else {
-                        record(instruction.step, measure, payload, origin: lastSendOrigin, now: t)
-                    }
-                }
-                state = .running
-                pc += 1
-                advance(at: t)
-            } else if instruction.strict && !matched {
-                m.add(.errorExpectMismatch)
-                state = .running
-                pc += 1
-                advance()
-            } else if !matched {
-                keep(payload, binary: binary, at: t)
-            }
-        case .expectingNone:
-            guard case let .expectNone(step) = driver.program.code[pc] else { return }
-            if driver.matches(step.matcher, payload, binary: binary, user: self, seq: seq) {
-                m.add(.errorIsolation)
-            } else if !matched {
-                m.add(.messagesUnmatched)
-            }
-        default:
-            if !matched { keep(payload, binary: binary, at: t) }
-        }
-    }
-
-    /// Keeps a message no step was waiting for, for a later `expect` (or counts it as unmatched).
-    private func keep(_ payload: UnsafeRawBufferPointer, binary: Bool, at t: Int64) {
-        driver.metrics.add(.messagesUnmatched)
-        guard driver.program.hasExpect else { return }
-        let extras = more
-        if extras.inbox.count == Self.inboxLimit { extras.inbox.removeFirst() }
-        extras.inbox.append(InboxEntry(bytes: Array(payload), binary: binary, arrived: t))
-    }
-
-    enum InboxOutcome { case matched, mismatched, waiting }
-
-    /// Looks for the expected message among those that arrived before the step began.
-    private func consumeInbox(_ step: ExpectStep) -> InboxOutcome {
-        guard let extras, !extras.inbox.isEmpty else { return .waiting }
-        let t = now
-        extras.inbox.removeAll { t - $0.arrived > step.within }   // too old to be the answer
-        for (i, entry) in extras.inbox.enumerated() {
-            let hit = entry.bytes.withUnsafeBytes { driver.matches(step.matcher, $0, binary: entry.binary, user: self, seq: seq) }
-            if hit {
-                if case let .expect(unmanaged) = driver.program.code[pc] {
-                    let instruction = unmanaged.takeUnretainedValue()
-                    entry.bytes.withUnsafeBytes { record(step, instruction.measure, $0, origin: Swift.min(lastSendOrigin, entry.arrived), now: entry.arrived) }
-                }
-                extras.inbox.remove(at: i)
-                driver.metrics.add(.messagesUnmatched, -1)
-                return .matched
-            }
-            if step.strict {
-                extras.inbox.remove(at: i)
-                driver.metrics.add(.errorExpectMismatch)
-                return .mismatched
-            }
-        }
-        return .waiting
-    }
-
-    private func record(_ step: ExpectStep, _ measure: Int?, _ payload: UnsafeRawBufferPointer, origin: Int64, now t: Int64) {
-        guard let measure else { return }
-        let recorder = driver.metrics.measures[measure]
-        switch step.latencyFrom {
-        case .lastSend:
-            recorder.record((t - origin) / 1000)
-        case let .field(name):
-            if let sent = driver.integerField(name, in: payload) {
-                recorder.record(driver.wallMicros() - sent)
-            }
-        }
-    }
-
-    // MARK: Delivery tracking
-
-    private func track(_ payload: UnsafeRawBufferPointer, _ t: Int64) {
-        guard let (sender, sequence) = driver.deliveryKey(payload) else { return }
-        driver.metrics.add(.deliveryReceived)
-        let extras = more
-        if driver.tracksOrder {
-            for v in [sender, UInt64(bitPattern: sequence)] { extras.orderHash = (extras.orderHash ^ v) &* 0x100_0000_01b3 }
-            extras.orderedMessages += 1
-        }
-        switch extras.delivery[sender, default: SequenceTracker()].record(sequence) {
-        case .new: break
-        case .outOfOrder: driver.metrics.add(.deliveryOutOfOrder)
-        case .duplicate: driver.metrics.add(.deliveryDuplicated)
-        case .invalid: break
-        }
-        if let recorder = driver.deliveryLatency, let field = driver.sentAtField, let sent = driver.integerField(field, in: payload) {
-            recorder.record(driver.wallMicros() - sent)
-        }
-    }
-
-    /// Counts the gaps in every sender's sequence (messages never received) once the user ends.
-    private func flushDelivery() {
-        guard let extras else { return }
-        if driver.tracksOrder && extras.orderedMessages > 0 {
-            driver.countOrderFingerprint(extras.orderHash)
-            extras.orderedMessages = 0
-        }
-        var missing: Int64 = 0
-        for tracker in extras.delivery.values { missing += tracker.missing }
-        if missing > 0 { driver.metrics.add(.deliveryMissing, missing) }
-        extras.delivery.removeAll()
-    }
-
-    // MARK: Barriers
-
-    /// The barrier this user waits at will release at wall time `wallMicros`: if the next step
-    /// is an unpaced send, build its frame now, so the release costs one write.
-    func prepareForRelease(wallMicros: Int64) {
-        guard state == .atBarrier, let connection, connection.phase == .open, pc + 1 < driver.program.code.count,
-              case let .send(unmanaged) = driver.program.code[pc + 1], driver.sendInterval() == nil else { return }
-        let extras = more
-        unmanaged._withUnsafeGuaranteedRef { step in
-            let bytes = driver.render(step.payload, for: self, seq: seq + 1, nowMicros: wallMicros)
-            extras.preparedLength = bytes.count
-            extras.preparedFrame = bytes.withUnsafeBytes { connection.prepareFrame(step.binary ? .binary : .text, $0) }
-        }
-    }
-
-    /// The barrier this user waits at has released (at `instant`, on this loop's clock).
-    /// Returns when its prepared send went out, if it had one.
-    @discardableResult
-    func released(at instant: Int64, timedOut: Bool) -> Int64? {
-        guard state == .atBarrier else { return nil }
-        if timedOut { driver.metrics.add(.errorBarrierTimeout) }
-        state = .running
-        pc += 1
-        var sentAt: Int64?
-        if let extras, let frame = extras.preparedFrame {
-            extras.preparedFrame = nil
-            seq += 1
-            if let connection, connection.sendPrepared(frame) {
-                let t = now
-                sentAt = t
-                driver.metrics.add(.messagesSent)
-                driver.metrics.add(.bytesSent, Int64(extras.preparedLength))
-                driver.metrics.barrierSend.record(Swift.max(0, (t - instant) / 1000))
-                lastSendOrigin = instant
-            } else {
-                driver.metrics.add(.errorSendFailed)
-            }
-            pc += 1
-        }
-        advance()
-        return sentAt
+/// Seeds independent random streams from one run seed (SplitMix64's finalizer), so each user,
+/// loop and agent draws its own reproducible sequence.
+public enum SeedMixer {
+    /// A non-zero xorshift state for stream `stream` of `seed`.
+    public static func state(seed: UInt64, stream: UInt64) -> UInt64 {
+        var z = seed &+ (stream &+ 1) &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return z | 1
     }
 }

@@ -21,7 +21,6 @@ const uint32_t VOLLEY_EPOLLOUT = EPOLLOUT;
 const uint32_t VOLLEY_EPOLLERR = EPOLLERR;
 const uint32_t VOLLEY_EPOLLHUP = EPOLLHUP;
 const uint32_t VOLLEY_EPOLLRDHUP = EPOLLRDHUP;
-const uint32_t VOLLEY_EPOLLET = EPOLLET;
 
 int volley_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
@@ -79,12 +78,6 @@ int volley_eventfd_drain(int fd) {
 static void fill_set(sigset_t *set, const int *signals, int count) {
     sigemptyset(set);
     for (int i = 0; i < count; i++) sigaddset(set, signals[i]);
-}
-
-void volley_block_signals(const int *signals, int count) {
-    sigset_t set;
-    fill_set(&set, signals, count);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
 int volley_signalfd(const int *signals, int count) {
@@ -241,11 +234,7 @@ int volley_socketpair(int fds[2]) {
     return socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds);
 }
 
-int volley_clear_cloexec(int fd) {
-    int flags = fcntl(fd, F_GETFD);
-    if (flags < 0) return -1;
-    return fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
-}
+int volley_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int volley_reap_child(int *status) {
     int raw = 0;
@@ -259,15 +248,8 @@ int volley_reap_child(int *status) {
 
 int volley_kill(int pid, int signal) { return kill(pid, signal); }
 
-#include <poll.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-
-int volley_wait_readable(int fd, int timeout_ms) {
-    struct pollfd p = { .fd = fd, .events = POLLIN };
-    int n = poll(&p, 1, timeout_ms);
-    return n > 0 ? 1 : n;
-}
 
 int volley_mkdirs(const char *path) {
     char buffer[4096];
@@ -295,7 +277,3 @@ int volley_random_bytes(void *buffer, size_t length) {
     return 0;
 }
 
-int volley_stdout_is_tty(void) { return isatty(1); }
-
-#include <malloc.h>
-size_t volley_allocation_size(const void *pointer) { return malloc_usable_size((void *)pointer); }

@@ -1,3 +1,4 @@
+import Net
 import Report
 import Scenario
 import Stats
@@ -12,7 +13,7 @@ public struct ProgressPrinter {
     private let scenario: Scenario
     private var lastLength = 0
 
-    public init(scenario: Scenario, interactive: Bool = isatty(1) != 0) {
+    public init(scenario: Scenario, interactive: Bool = Terminal.standardOutputIsTerminal) {
         self.scenario = scenario
         self.interactive = interactive
     }

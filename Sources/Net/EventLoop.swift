@@ -48,6 +48,9 @@ public final class EventLoop: @unchecked Sendable {
     private var slots: [Slot] = []
     private var timers = TimerHeap()
     private let inbox = Mutex<[@Sendable () -> Void]>([])
+    /// The tasks being run, swapped with the inbox under its lock so that neither array is
+    /// reallocated in the steady state (handing work to a loop allocates nothing on the loop).
+    private var runningTasks: [@Sendable () -> Void] = []
     private let stopRequested = Atomic<Bool>(false)
     private let running = Atomic<Bool>(false)
     private var events: UnsafeMutablePointer<volley_epoll_event>
@@ -182,6 +185,9 @@ public final class EventLoop: @unchecked Sendable {
     /// Number of pending timers.
     public var pendingTimers: Int { timers.count }
 
+    /// When the earliest pending timer is due (tests step a manual clock from deadline to deadline).
+    public var nextTimerDeadline: Instant? { timers.earliestDeadline }
+
     // MARK: Cross-thread
 
     /// Runs `task` on the loop's thread soon. Safe to call from any thread.
@@ -256,12 +262,9 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     private func runInbox() {
-        let tasks = inbox.withLock { tasks -> [@Sendable () -> Void] in
-            let taken = tasks
-            tasks.removeAll(keepingCapacity: true)
-            return taken
-        }
-        for task in tasks { task() }
+        inbox.withLock { swap(&$0, &runningTasks) }
+        for task in runningTasks { task() }
+        runningTasks.removeAll(keepingCapacity: true)
     }
 }
 

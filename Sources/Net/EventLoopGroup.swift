@@ -53,6 +53,18 @@ public final class EventLoopGroup: Sendable {
 
 /// Starts a detached-from-Swift-concurrency OS thread running a closure.
 public enum LoopThread {
+    /// A started thread, to wait for.
+    public struct Handle: @unchecked Sendable {
+        let thread: pthread_t
+        /// Waits until the thread's closure has returned.
+        public func join() { pthread_join(thread, nil) }
+    }
+
+    /// Runs `body` on a new named thread.
+    public static func start(name: String, _ body: @escaping @Sendable () -> Void) -> Handle {
+        Handle(thread: spawn(name: name, body))
+    }
+
     private final class Box {
         let body: () -> Void
         init(_ body: @escaping () -> Void) { self.body = body }

@@ -43,13 +43,16 @@ public enum Nanoseconds {
 public protocol TimeSource: Sendable {
     /// The current instant.
     func now() -> Instant
+    /// The current wall-clock time, in nanoseconds since the Unix epoch.
+    func wallNanoseconds() -> Int64
 }
 
-/// The system's monotonic clock.
+/// The system's monotonic and wall clocks.
 public struct SystemClock: TimeSource {
     public init() {}
     @inlinable
     public func now() -> Instant { .now }
+    public func wallNanoseconds() -> Int64 { volley_realtime_ns() }
 }
 
 /// Wall-clock time (CLOCK_REALTIME) in nanoseconds since the Unix epoch.

@@ -12,6 +12,13 @@ public final class ManualClock: TimeSource {
 
     public func now() -> Instant { Instant(nanoseconds: current.withLock { $0 }) }
 
+    /// Wall time moves with the monotonic time, from a fixed date (2026-01-01T00:00:00Z at the
+    /// clock's origin), so tests can reason about both.
+    public func wallNanoseconds() -> Int64 { Self.wallAtOrigin + now().nanoseconds }
+
+    /// Wall time (ns since the epoch) at monotonic instant 0.
+    public static let wallAtOrigin: Int64 = 1_767_225_600 * 1_000_000_000
+
     /// Moves the clock forward by `nanoseconds`.
     public func advance(by nanoseconds: Int64) {
         current.withLock { $0 += nanoseconds }

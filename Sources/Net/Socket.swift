@@ -164,6 +164,14 @@ public struct Socket: Hashable, Sendable {
 extension Socket {
     /// Enables or disables TCP_NODELAY (Nagle's algorithm off: small frames go out at once).
     public func setNoDelay(_ on: Bool = true) { _ = volley_set_nodelay(fd, on ? 1 : 0) }
+
+    /// A connected pair of non-blocking, close-on-exec UNIX stream sockets (a worker's link
+    /// to its supervisor; a test's end of a connection).
+    public static func pair() throws(SocketError) -> (Socket, Socket) {
+        var fds: [Int32] = [0, 0]
+        guard volley_socketpair(&fds) == 0 else { throw SocketError("socketpair") }
+        return (Socket(fd: fds[0]), Socket(fd: fds[1]))
+    }
 }
 
 /// Process-wide settings every volley process makes at start.

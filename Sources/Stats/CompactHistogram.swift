@@ -14,6 +14,53 @@ public struct CompactHistogram: Sendable, Equatable {
     public private(set) var exactMin: Int64
     public private(set) var exactMax: Int64
 
+    /// An empty histogram.
+    public init(configuration: HistogramConfiguration = .latencyMicroseconds) {
+        self.init(configuration: configuration, indices: [], counts: [], totalCount: 0, clampedCount: 0, exactMin: 0, exactMax: 0)
+    }
+
+    init(configuration: HistogramConfiguration, indices: [Int32], counts: [Int64], totalCount: Int64, clampedCount: Int64,
+         exactMin: Int64, exactMax: Int64) {
+        self.configuration = configuration
+        self.indices = indices
+        self.counts = counts
+        self.totalCount = totalCount
+        self.clampedCount = clampedCount
+        self.exactMin = exactMin
+        self.exactMax = exactMax
+    }
+
+    /// Adds `other`'s values (bucket-exact; both must have the same configuration, as every
+    /// histogram of one metric has).
+    public mutating func merge(_ other: CompactHistogram) {
+        guard other.totalCount > 0 else { return }
+        guard totalCount > 0 else {
+            self = other
+            return
+        }
+        precondition(configuration == other.configuration, "merging histograms of different configurations")
+        var mergedIndices: [Int32] = []
+        var mergedCounts: [Int64] = []
+        mergedIndices.reserveCapacity(indices.count + other.indices.count)
+        mergedCounts.reserveCapacity(indices.count + other.indices.count)
+        var i = 0, j = 0
+        while i < indices.count || j < other.indices.count {
+            if j == other.indices.count || (i < indices.count && indices[i] < other.indices[j]) {
+                mergedIndices.append(indices[i]); mergedCounts.append(counts[i]); i += 1
+            } else if i == indices.count || other.indices[j] < indices[i] {
+                mergedIndices.append(other.indices[j]); mergedCounts.append(other.counts[j]); j += 1
+            } else {
+                mergedIndices.append(indices[i]); mergedCounts.append(counts[i] &+ other.counts[j]); i += 1; j += 1
+            }
+        }
+        indices = mergedIndices
+        counts = mergedCounts
+        totalCount &+= other.totalCount
+        clampedCount &+= other.clampedCount
+        exactMin = Swift.min(exactMin, other.exactMin)
+        exactMax = Swift.max(exactMax, other.exactMax)
+    }
+
     /// The non-empty buckets of a dense histogram.
     public init(_ h: HDRHistogram) {
         configuration = h.configuration
@@ -179,6 +226,19 @@ public struct CompactMetricSet: Sendable, Equatable {
 
     public func counter(_ name: String) -> Int64 { counters[name] ?? 0 }
     public func gauge(_ name: String) -> Int64 { gauges[name] ?? 0 }
+
+    /// Merges another source's set of the same period: histograms bucket by bucket, counters and
+    /// gauges added.
+    public mutating func merge(_ other: CompactMetricSet) {
+        for (name, h) in other.histograms { histograms[name, default: CompactHistogram(configuration: h.configuration)].merge(h) }
+        for (name, value) in other.counters { counters[name, default: 0] += value }
+        for (name, value) in other.gauges { gauges[name, default: 0] += value }
+    }
+
+    /// True when nothing was counted or recorded and every gauge is zero.
+    public var isEmpty: Bool {
+        histograms.values.allSatisfy(\.isEmpty) && counters.values.allSatisfy { $0 == 0 } && gauges.values.allSatisfy { $0 == 0 }
+    }
 }
 
 extension MetricSet {

@@ -62,6 +62,29 @@ public final class HistogramRecorder {
         return h
     }
 
+    /// Everything recorded since the last drain in compact form, after which the recorder is
+    /// empty again. Only the buckets between the smallest and largest value recorded are read,
+    /// so draining a quiet recorder costs nothing and a busy one a short scan: this is what a
+    /// collecting thread calls on a recorder the loop has stopped writing to.
+    public func drainCompact() -> CompactHistogram {
+        let total = tallies[Self.total]
+        guard total > 0 else { return CompactHistogram(configuration: configuration) }
+        let first = configuration.countsIndex(of: tallies[Self.minimum])
+        let last = configuration.countsIndex(of: tallies[Self.maximum])
+        var indices: [Int32] = []
+        var values: [Int64] = []
+        for i in first...last where counts[i] != 0 {
+            indices.append(Int32(i))
+            values.append(counts[i])
+            counts[i] = 0
+        }
+        let h = CompactHistogram(configuration: configuration, indices: indices, counts: values, totalCount: total,
+                                 clampedCount: tallies[Self.clamped], exactMin: tallies[Self.minimum], exactMax: tallies[Self.maximum])
+        tallies.update(repeating: 0, count: 4)
+        tallies[Self.minimum] = .max
+        return h
+    }
+
     /// Everything recorded since the last drain, after which the recorder is empty again.
     public func drain() -> HDRHistogram {
         let h = snapshot()

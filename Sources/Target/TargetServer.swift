@@ -1,4 +1,3 @@
-import CVolleyLinux
 import Net
 import WebSocket
 #if canImport(Glibc)
@@ -25,8 +24,8 @@ public struct TargetConfiguration: Sendable {
 public enum TargetServer {
     /// Runs until SIGINT or SIGTERM; returns the process exit code.
     public static func run(_ configuration: TargetConfiguration, executable: String) -> Int32 {
-        volley_ignore_sigpipe()
-        _ = volley_raise_fd_limit()
+        ProcessSetup.ignoreBrokenPipes()
+        Machine.raiseDescriptorLimit()
         if configuration.workers > 1 && configuration.workerIndex == nil {
             return TargetSupervisor(configuration: configuration, executable: executable).run()
         }
@@ -34,8 +33,6 @@ public enum TargetServer {
     }
 
     static func runWorker(_ configuration: TargetConfiguration) -> Int32 {
-        let signals: [Int32] = [SIGINT, SIGTERM]
-        let signalFD = signals.withUnsafeBufferPointer { volley_signalfd($0.baseAddress, Int32($0.count)) }
         do {
             let loop = try EventLoop()
             let worker = configuration.workerIndex ?? 0
@@ -44,13 +41,14 @@ public enum TargetServer {
                                                  reusePort: configuration.workers > 1)
             listener.onAccept = { [unowned app] in app.accepted($0) }
             if let fd = configuration.hubFD { try app.attachHub(fd: fd) }
-            let shutdown = GracefulShutdown(loop: loop, app: app, listener: listener, signalFD: signalFD)
-            try loop.register(fd: signalFD, interest: .readable, handler: shutdown)
+            let shutdown = GracefulShutdown(loop: loop, app: app, listener: listener)
+            let signals = try SignalWatcher(SignalWatcher.stopSignals, loop: loop) { _ in shutdown.signalled() }
             if worker == 0 {
                 let bound = listener.localAddress.map(String.init(describing:)) ?? "\(configuration.listen)"
                 Log.out("volley target: listening on \(bound) (\(configuration.workers) worker\(configuration.workers == 1 ? "" : "s")); paths /, /echo, /rooms/NAME, /chat?name=NAME, /delay?ms=N, /counter, /state, /private?user=ID, /health, /metrics")
             }
             loop.run()
+            withExtendedLifetime(signals) {}
             return 0
         } catch {
             Log.error("volley target: \(error)")
@@ -61,23 +59,19 @@ public enum TargetServer {
 
 /// On SIGINT/SIGTERM: stop accepting, close every WebSocket with 1001 "going away", wait up to
 /// two seconds for the close handshakes, then stop the loop.
-final class GracefulShutdown: EventHandler {
+final class GracefulShutdown {
     unowned(unsafe) let loop: EventLoop
     unowned let app: TargetApplication
     let listener: WebSocketListener
-    let signalFD: Int32
     private var deadline: Instant?
 
-    init(loop: EventLoop, app: TargetApplication, listener: WebSocketListener, signalFD: Int32) {
+    init(loop: EventLoop, app: TargetApplication, listener: WebSocketListener) {
         self.loop = loop
         self.app = app
         self.listener = listener
-        self.signalFD = signalFD
     }
 
-    func handleEvents(_ events: IOEvents) {
-        let signal = volley_signalfd_read(signalFD)
-        guard signal != 0 else { return }
+    func signalled() {
         if deadline != nil {
             loop.stop()     // a second signal: stop now
             return

@@ -1,4 +1,3 @@
-import CVolleyLinux
 import Net
 #if canImport(Glibc)
 import Glibc
@@ -7,7 +6,7 @@ import Glibc
 /// The parent of N worker processes: spawns them (each inherits one end of a socketpair as fd 3),
 /// relays cross-worker traffic as the hub, owns the shared /state counter, sums metrics, and
 /// forwards SIGINT/SIGTERM.
-final class TargetSupervisor: EventHandler {
+final class TargetSupervisor {
     let configuration: TargetConfiguration
     let executable: String
     private var loop: EventLoop!
@@ -15,7 +14,7 @@ final class TargetSupervisor: EventHandler {
     private var pids: [Int32] = []
     private var counters: [[Int64]] = []
     private var stateValues: [String: UInt64] = [:]
-    private var signalFD: Int32 = -1
+    private var signals: SignalWatcher?
     private var stopping = false
     private var exitCode: Int32 = 0
 
@@ -25,38 +24,36 @@ final class TargetSupervisor: EventHandler {
     }
 
     func run() -> Int32 {
-        let signals: [Int32] = [SIGINT, SIGTERM, SIGCHLD]
-        signalFD = signals.withUnsafeBufferPointer { volley_signalfd($0.baseAddress, Int32($0.count)) }
         do {
             loop = try EventLoop()
-            try loop.register(fd: signalFD, interest: .readable, handler: self)
+            signals = try SignalWatcher([SIGINT, SIGTERM, SIGCHLD], loop: loop) { [unowned self] in self.signalled($0) }
             for index in 0..<configuration.workers { try spawn(index) }
             loop.schedule(after: Nanoseconds.milliseconds(200)) { [unowned self] in self.broadcastTotals() }
             loop.run()
             return exitCode
         } catch {
             Log.error("volley target: \(error)")
-            for pid in pids where pid > 0 { _ = volley_kill(pid, SIGTERM) }
+            signalWorkers(SIGTERM)
             return 1
         }
     }
 
     private func spawn(_ index: Int) throws(SocketError) {
-        var pair: [Int32] = [0, 0]
-        guard volley_socketpair(&pair) == 0 else { throw SocketError("socketpair") }
+        let (ours, theirs) = try Socket.pair()
         let args = [executable, "target", "--listen", "\(configuration.listen)", "--workers", "\(configuration.workers)",
                     "--worker-index", "\(index)", "--hub-fd", "3"]
-        var cArgs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
-        defer { for p in cArgs { free(p) } }
-        let pid = volley_spawn(executable, &cArgs, pair[1], 3)
-        Glibc.close(pair[1])
-        guard pid > 0 else {
-            Glibc.close(pair[0])
+        let child: ChildProcess
+        do {
+            child = try ChildProcess(path: executable, arguments: args, inherit: (theirs.fd, 3))
+        } catch {
+            theirs.close()
+            ours.close()
             throw SocketError("spawn worker \(index)")
         }
-        pids.append(pid)
+        theirs.close()
+        pids.append(child.pid)
         counters.append([])
-        let link = try HubLink(fd: pair[0], loop: loop, onMessage: { [unowned self] in self.received($0, from: index) },
+        let link = try HubLink(fd: ours.fd, loop: loop, onMessage: { [unowned self] in self.received($0, from: index) },
                                onClose: { [unowned self] in self.links[index] = nil })
         links.append(link)
     }
@@ -84,26 +81,21 @@ final class TargetSupervisor: EventHandler {
         loop.schedule(after: Nanoseconds.milliseconds(200)) { [unowned self] in self.broadcastTotals() }
     }
 
-    func handleEvents(_ events: IOEvents) {
-        while true {
-            let signal = volley_signalfd_read(signalFD)
-            if signal == 0 { break }
-            if signal == SIGINT || signal == SIGTERM {
-                if stopping {
-                    for pid in pids where pid > 0 { _ = volley_kill(pid, SIGKILL) }
-                } else {
-                    stopping = true
-                    for pid in pids where pid > 0 { _ = volley_kill(pid, SIGTERM) }
-                    loop.schedule(after: Nanoseconds.seconds(5)) { [unowned self] in
-                        for pid in self.pids where pid > 0 { _ = volley_kill(pid, SIGKILL) }
-                    }
-                }
+    private func signalWorkers(_ signal: Int32) {
+        for pid in pids where pid > 0 { ChildProcess.signal(pid, signal) }
+    }
+
+    private func signalled(_ signal: Int32) {
+        if signal == SIGINT || signal == SIGTERM {
+            if stopping {
+                signalWorkers(SIGKILL)
+            } else {
+                stopping = true
+                signalWorkers(SIGTERM)
+                loop.schedule(after: Nanoseconds.seconds(5)) { [unowned self] in self.signalWorkers(SIGKILL) }
             }
         }
-        var status: Int32 = 0
-        while true {
-            let pid = volley_reap_child(&status)
-            if pid <= 0 { break }
+        while let (pid, status) = ChildProcess.reapAny() {
             if let i = pids.firstIndex(of: pid) {
                 pids[i] = -1
                 if !stopping {

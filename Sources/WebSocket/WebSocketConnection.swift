@@ -127,6 +127,14 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
                                options: ClientOptions = ClientOptions(),
                                delegate: WebSocketDelegate) throws(SocketError) -> WebSocketConnection {
         let (socket, connected) = try Socket.connect(to: address, from: options.localAddress)
+        return try connect(socket: socket, connected: connected, peer: address, url: url, on: loop, options: options, delegate: delegate)
+    }
+
+    /// Starts the client side on a socket that is connected or connecting to `peer` (made by
+    /// the caller: a load generator's own dialing, or one end of a socket pair in tests).
+    public static func connect(socket: Socket, connected: Bool, peer address: SocketAddress?, url: WebSocketURL, on loop: EventLoop,
+                               options: ClientOptions = ClientOptions(),
+                               delegate: WebSocketDelegate) throws(SocketError) -> WebSocketConnection {
         let connection = WebSocketConnection(socket: socket, loop: loop, role: .client, phase: .connecting,
                                              limits: options.limits, closeTimeout: options.closeTimeout)
         connection.delegate = delegate

@@ -1,20 +1,12 @@
 import Net
 
-/// Receives a wire connection's messages on its loop's thread.
-public protocol WireConnectionDelegate: AnyObject {
-    /// A complete, decoded message.
-    func wire(_ connection: WireConnection, received message: WireMessage)
-    /// The connection ended; `reason` says why when it was not a clean close. Called once.
-    func wireClosed(_ connection: WireConnection, reason: String?)
-}
-
 /// A coordinator-agent connection: framed messages over non-blocking TCP on an event loop.
 /// Until `authenticated` is set, frames above 4 KiB are refused, so a stranger cannot make the
 /// other side buffer much.
-public final class WireConnection: EventHandler, TimerTarget {
+public final class WireConnection: WireChannel, EventHandler, TimerTarget {
     public let socket: Socket
     public unowned(unsafe) let loop: EventLoop
-    public weak var delegate: WireConnectionDelegate?
+    public weak var delegate: WireChannelDelegate?
     /// The remote address.
     public let peer: SocketAddress?
     private var assembler = FrameAssembler()
@@ -27,13 +19,15 @@ public final class WireConnection: EventHandler, TimerTarget {
     public private(set) var bytesReceived = 0
     public private(set) var bytesSent = 0
 
+    public var peerDescription: String { peer.map { "\($0)" } ?? "the peer" }
+
     /// Raises the frame limit once the peer has proven it holds the token.
     public var authenticated = false {
         didSet { assembler.limit = authenticated ? WireFrame.maximumLength : WireFrame.maximumUnauthenticatedLength }
     }
 
     /// Adopts an accepted socket.
-    public init(socket: Socket, peer: SocketAddress?, loop: EventLoop, delegate: WireConnectionDelegate) throws(SocketError) {
+    public init(socket: Socket, peer: SocketAddress?, loop: EventLoop, delegate: WireChannelDelegate? = nil) throws(SocketError) {
         self.socket = socket
         self.peer = peer
         self.loop = loop
@@ -43,7 +37,7 @@ public final class WireConnection: EventHandler, TimerTarget {
         try loop.register(fd: socket.fd, interest: .readable, handler: self)
     }
 
-    private init(socket: Socket, peer: SocketAddress, loop: EventLoop, delegate: WireConnectionDelegate, connecting: Bool) throws(SocketError) {
+    private init(socket: Socket, peer: SocketAddress, loop: EventLoop, delegate: WireChannelDelegate, connecting: Bool) throws(SocketError) {
         self.socket = socket
         self.peer = peer
         self.loop = loop
@@ -53,7 +47,7 @@ public final class WireConnection: EventHandler, TimerTarget {
     }
 
     /// Starts connecting to `address`; failures (refused, `timeout` passed) arrive as `wireClosed`.
-    public static func connect(to address: SocketAddress, loop: EventLoop, delegate: WireConnectionDelegate,
+    public static func connect(to address: SocketAddress, loop: EventLoop, delegate: WireChannelDelegate,
                                timeout: Int64 = Nanoseconds.seconds(5)) throws(SocketError) -> WireConnection {
         let (socket, connected) = try Socket.connect(to: address)
         let c = try WireConnection(socket: socket, peer: address, loop: loop, delegate: delegate, connecting: !connected)

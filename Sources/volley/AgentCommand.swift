@@ -31,7 +31,7 @@ enum AgentCommand {
         if options.value("loops") != nil { configuration.loops = try options.integer("loops", default: 1, range: 1...256) }
         do {
             let daemon = try AgentDaemon(configuration: configuration)
-            daemon.run()
+            try daemon.run()
             return 0
         } catch {
             Log.error("volley agent: \(error)")

@@ -1,4 +1,8 @@
+import Report
 import Scenario
+
+/// Exit codes (README, "Exit codes").
+typealias ExitCode = Verdict.ExitCode
 
 /// A command-line mistake, told to the user with what to do about it.
 struct UsageError: Error, CustomStringConvertible {

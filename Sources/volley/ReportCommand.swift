@@ -28,10 +28,10 @@ enum ReportCommand {
         let path = resultsPath(options.positionals[0])
         guard let report = load(path) else { return ExitCode.couldNotRun }
         let html = options.value("html") ?? directory(of: path) + "report.html"
-        try Files.write(HTMLReport.render(report), to: html)
+        try writeFile(HTMLReport.render(report), to: html)
         Log.out("report: \(html)")
         if let junit = options.value("junit") {
-            try Files.write(JUnitReport.render(report), to: junit)
+            try writeFile(JUnitReport.render(report), to: junit)
             Log.out("junit: \(junit)")
         }
         Log.out("\(report.scenario): \(report.verdict.status.word) (exit \(report.verdict.exitCode)) - \(report.verdict.reason)")
@@ -81,5 +81,14 @@ enum ReportCommand {
     static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "" }
         return String(path[...slash])
+    }
+}
+
+/// Writes a file for a command, as a usage error when it cannot.
+func writeFile(_ text: String, to path: String) throws(UsageError) {
+    do {
+        try FileSystem.write(text, to: path)
+    } catch {
+        throw UsageError("\(error)")
     }
 }

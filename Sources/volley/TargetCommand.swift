@@ -23,6 +23,6 @@ enum TargetCommand {
             configuration.workerIndex = try options.integer("worker-index", default: 0, range: 0...255)
             configuration.hubFD = Int32(try options.integer("hub-fd", default: 3, range: 0...65535))
         }
-        return TargetServer.run(configuration, executable: Executable.path)
+        return TargetServer.run(configuration, executable: FileSystem.executablePath)
     }
 }

@@ -12,7 +12,7 @@ volley — distributed WebSocket load generator
 usage:
   volley demo                                      run the bundled target and scenarios/demo.yaml against it
   volley run SCENARIO.yaml [--agents H:P,... --token-file F] [--out DIR] [--target URL]
-                           [--target-host H:P] [--connections N] [--loops N] [--notify-url URL]
+                           [--target-host H:P] [--connections N] [--loops N] [--seed N] [--notify-url URL]
                                                    run a load test (on agents, or in this process);
                                                    DIR gets results.json, report.html, junit.xml,
                                                    METRIC.hlog and series.csv
@@ -45,7 +45,7 @@ do {
     case "validate":
         status = try RunCommand.validate(Array(arguments.dropFirst()))
     case "demo":
-        status = try RunCommand.demo(Array(arguments.dropFirst()))
+        status = try DemoCommand.run(Array(arguments.dropFirst()))
     case "agent":
         status = try AgentCommand.run(Array(arguments.dropFirst()))
     case "report":

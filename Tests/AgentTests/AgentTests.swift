@@ -1,6 +1,7 @@
 import Testing
 @testable import Agent
 import Scenario
+import Stats
 
 @Suite("Agent engine parts")
 struct AgentTests {
@@ -61,20 +62,47 @@ struct AgentTests {
         #expect(big.missing == 0)
     }
 
-    @Test("loop metrics drain to named counters and reset")
-    func metricsDrain() {
+    @Test("loop metrics: a swap retires the interval's buffer; the reader drains it to named counters while the loop counts on")
+    func metricsSwapAndDrain() {
         let m = LoopMetrics(measureNames: ["rtt"])
         m.add(.messagesSent, 3)
         m.add(.errorRefused)
         m.add(named: "errors.handshake_status.403")
         m.measures[0].record(1500)
-        for _ in 0..<4 { m.opened() }
-        let first = m.drain()
+        for i in 0..<4 { m.opened(runTime: Int64(i)) }
+        m.swap()
+        // The loop goes on counting into the other buffer while the reader drains.
+        m.add(.messagesSent, 10)
+        let first = m.drain(m.retired)
         #expect(first.counter("messages.sent") == 3 && first.counter("errors.refused") == 1)
         #expect(first.counter("errors.handshake_status.403") == 1)
-        #expect(first.histograms["rtt"]?.totalCount == 1 && first.gauge("connections.open") == 4)
-        let second = m.drain()
-        #expect(second.counter("messages.sent") == 0 && second.histograms["rtt"]?.totalCount == 0)
-        #expect(second.gauge("connections.open") == 4 && first.gauge("connections.peak") == 4)
+        #expect(first.histograms["rtt"]?.totalCount == 1 && first.gauge("connections.open") == 4 && first.gauge("connections.peak") == 4)
+        #expect(first.histograms["rtt"]?.values(atPercentiles: [50]) == [HDRHistogram.single(1500).value(atPercentile: 50)])
+        m.swap()
+        let second = m.drain(m.retired)
+        #expect(second.counter("messages.sent") == 10 && second.histograms["rtt"]?.totalCount == 0)
+        #expect(second.gauge("connections.open") == 4 && second.counter("errors.refused") == 0)
+        // The first buffer was emptied by its drain: a third interval starts from zero.
+        m.swap()
+        let third = m.drain(m.retired)
+        #expect(third.counter("messages.sent") == 0 && third.counters.isEmpty)
+    }
+
+    @Test("every 1000th connection opened is a milestone, taken with the interval it fell in")
+    func milestones() {
+        let m = LoopMetrics(measureNames: [])
+        for i in 1...2500 { m.opened(runTime: Int64(i)) }
+        m.swap()
+        #expect(m.takeMilestones(m.retired) == [1000, 2000])
+        m.swap()
+        #expect(m.takeMilestones(m.retired).isEmpty)
+    }
+}
+
+extension HDRHistogram {
+    static func single(_ v: Int64) -> HDRHistogram {
+        var h = HDRHistogram()
+        h.record(v)
+        return h
     }
 }

@@ -2,7 +2,8 @@ import Testing
 import Coordinator
 import JSON
 import Scenario
-import WireProtocol
+import Report
+import Stats
 
 @Suite("Barriers across the cluster")
 struct BarrierTests {

@@ -26,6 +26,36 @@ struct WireProtocolTests {
         .init(connections: .steady(0), rate: nil),
     ])
 
+    /// A scenario with a feeder, overridden as `--target` and `--connections` would.
+    static let scenarioWithFeeder: Scenario = {
+        let feeder = Feeder(file: "/data/u.csv", columns: ["user", "token"], rows: [["ann", "t,1"], ["bob", "t\"2"], ["cy", ""]])
+        let source = """
+        name: plan
+        target: ws://127.0.0.1:1/echo
+        feeder: u.csv
+        phases:
+          - { name: a, duration: 1s, connections: 3 -> 1667, rate: 10/s }
+          - { name: b, duration: 2s, connections: 500, total_rate: 333.5/s }
+          - { name: c, duration: 1s, connections: 0 }
+        steps:
+          - connect
+          - send: '{{user.token}}'
+        """
+        let loaded = try! ScenarioLoader.load(source: source, file: "s.yaml") { (_) throws(ScenarioError) -> Feeder? in feeder }
+        return try! loaded.replacingTargets(["ws://10.0.0.1:80/chat?u={{vu}}&n={{user.user}}"], origin: "--target")
+            .replacingConnections([ConnectionTarget(from: 9, to: 5001), .steady(1500), .steady(0)])
+    }()
+
+    static let plainScenario: Scenario = try! ScenarioLoader.load(source: """
+        target: ws://127.0.0.1:1/
+        phases: [{ duration: 1s, connections: 1 }]
+        steps: [connect]
+        """, file: "p.yaml") { (_) throws(ScenarioError) -> Feeder? in nil }
+
+    static let plan = RunPlan(runID: "r1", scenario: scenarioWithFeeder, slices: [
+        LoadSlice(agentIndex: 0, agentCount: 3, phases: slice.phases), slice, LoadSlice(agentIndex: 2, agentCount: 3, phases: slice.phases),
+    ], seed: 42, leaseMillis: 5000, loopsPerAgent: 2)
+
     static let messages: [WireMessage] = [
         .hello(.init(role: .agent, software: "volley 0.1", nonce: [UInt8](repeating: 7, count: 32))),
         .authenticate(proof: [UInt8](repeating: 1, count: 32)),
@@ -33,9 +63,8 @@ struct WireProtocolTests {
         .capacity(.init(hostName: "load-1", cores: 8, descriptorLimit: 1_048_576, memoryBytes: 24 << 30, software: "volley")),
         .clockProbe(id: 9, sentAt: 1_795_305_600_123_456_789),
         .clockReply(id: 9, sentAt: 1, receivedAt: 2, repliedAt: -3),
-        .prepare(.init(runID: "r1", scenarioFile: "s.yaml", scenarioSource: "name: x\n", feeder: .init(name: "u.csv", text: "a,b\n1,2\n"),
-                       slice: slice, seed: 42, leaseMillis: 5000, loops: 2, targetOverride: ["ws://10.0.0.1:80/chat?u={{vu}}"])),
-        .prepare(.init(runID: "r2", scenarioFile: "s.yaml", scenarioSource: "", feeder: nil, slice: slice, seed: 0, leaseMillis: 1, loops: 0, peakConnections: 12_000)),
+        .prepare(plan, agent: 1),
+        .prepare(RunPlan(runID: "r2", scenario: plainScenario, slices: [LoadSlice.whole(plainScenario)], seed: 0, leaseMillis: 1, loopsPerAgent: 0), agent: 0),
         .prepared(runID: "r1"),
         .start(runID: "r1", atAgentWall: 1_795_305_601_000_000_000, clockOffset: -250_000_000),
         .started(runID: "r1", actualStartWall: 5),
@@ -55,6 +84,30 @@ struct WireProtocolTests {
     @Test("every message encodes and decodes to itself", arguments: messages)
     func roundTrip(message: WireMessage) throws {
         #expect(try WireMessage.decode(message.encode()) == message)
+    }
+
+    @Test("a run plan arrives whole: the agent's scenario has the coordinator's overridden targets, phase sizes and feeder rows")
+    func planArrivesWhole() throws {
+        guard case let .prepare(decoded, agent) = try WireMessage.decode(WireMessage.prepare(Self.plan, agent: 1).encode()) else {
+            Issue.record("not a prepare message")
+            return
+        }
+        #expect(agent == 1)
+        let s = decoded.scenario, original = Self.scenarioWithFeeder
+        #expect(s.targets.map(\.source) == ["ws://10.0.0.1:80/chat?u={{vu}}&n={{user.user}}"])
+        #expect(s.phases.map(\.connections) == original.phases.map(\.connections))
+        #expect(s.phases.map(\.rate) == original.phases.map(\.rate))
+        #expect(s.feeder == original.feeder)
+        #expect(s.feeder?.rows[1] == ["bob", "t\"2"])
+        #expect(decoded.slices == Self.plan.slices && decoded.seed == 42 && decoded.leaseMillis == 5000 && decoded.loopsPerAgent == 2)
+        #expect(s.describePlan() == original.describePlan())
+    }
+
+    @Test("a plan whose slices do not fit its scenario is refused")
+    func planThatDoesNotFit() {
+        var bad = Self.plan
+        bad.slices = [LoadSlice(agentIndex: 0, agentCount: 1, phases: [Self.slice.phases[0]])]
+        #expect(throws: WireError.self) { try WireMessage.decode(WireMessage.prepare(bad, agent: 0).encode()) }
     }
 
     @Test("every truncation of every message is rejected with a reason, never a crash")

@@ -22,7 +22,6 @@ extern const uint32_t VOLLEY_EPOLLOUT;
 extern const uint32_t VOLLEY_EPOLLERR;
 extern const uint32_t VOLLEY_EPOLLHUP;
 extern const uint32_t VOLLEY_EPOLLRDHUP;
-extern const uint32_t VOLLEY_EPOLLET;
 
 int volley_epoll_create(void);
 int volley_epoll_add(int epfd, int fd, uint32_t events, uint64_t data);
@@ -39,7 +38,6 @@ int volley_eventfd_drain(int fd);
 int volley_signalfd(const int *signals, int count);
 /// Reads one pending signal number from a signalfd (0 if none).
 int volley_signalfd_read(int fd);
-void volley_block_signals(const int *signals, int count);
 void volley_ignore_sigpipe(void);
 
 int volley_socket_tcp(int family);
@@ -81,22 +79,16 @@ int volley_spawn(const char *path, char *const argv[], int inherit_fd, int as_fd
 int volley_spawn_quiet(const char *path, char *const argv[], int quiet_stdout);
 /// A connected pair of non-blocking, close-on-exec UNIX stream sockets.
 int volley_socketpair(int fds[2]);
-/// Clears close-on-exec on a descriptor (so a spawned child inherits it).
-int volley_clear_cloexec(int fd);
+/// A close-on-exec pipe (a child sees an end only where it is duplicated for it).
+int volley_pipe_cloexec(int fds[2]);
 /// Waits for any child without blocking: its pid (0 if none exited), *status gets the exit code or 128+signal.
 int volley_reap_child(int *status);
 /// Sends `signal` to `pid`.
 int volley_kill(int pid, int signal);
 
-/// Waits until `fd` is readable or `timeout_ms` passes: 1 readable, 0 timeout, -1 error.
-int volley_wait_readable(int fd, int timeout_ms);
 /// Creates a directory and its parents (like mkdir -p); 0 on success.
 int volley_mkdirs(const char *path);
 /// Fills `buffer` with `length` random bytes from the kernel; 0 on success.
 int volley_random_bytes(void *buffer, size_t length);
-/// Bytes malloc actually reserved for the allocation at `pointer` (memory accounting).
-size_t volley_allocation_size(const void *pointer);
-/// True when standard output is a terminal.
-int volley_stdout_is_tty(void);
 
 #endif

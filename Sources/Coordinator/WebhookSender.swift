@@ -1,4 +1,3 @@
-import CVolleyLinux
 import Net
 #if canImport(Glibc)
 import Glibc
@@ -6,15 +5,15 @@ import Glibc
 
 /// Posts a JSON body to a webhook URL: plain `http://` with a small HTTP/1.1 client, `https://`
 /// through the system's `curl` (volley carries no TLS), each within a deadline.
-enum WebhookSender {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+public enum WebhookSender {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
         init(_ description: String) { self.description = description }
     }
 
     /// Sends `body`; returns the HTTP status, or throws saying what went wrong. `bodyFile` holds
     /// the same body on disk, for curl to read.
-    static func post(_ body: String, to url: String, bodyFile: String, timeoutSeconds: Int = 10) throws(Failure) -> Int {
+    public static func post(_ body: String, to url: String, bodyFile: String, timeoutSeconds: Int = 10) throws(Failure) -> Int {
         if url.hasPrefix("https://") { return try postWithCurl(url, bodyFile: bodyFile, timeoutSeconds: timeoutSeconds) }
         guard url.hasPrefix("http://") else { throw Failure("--notify-url must start with http:// or https://, got \"\(url)\"") }
         let rest = url.dropFirst("http://".count)
@@ -93,27 +92,21 @@ enum WebhookSender {
         guard let curl = candidates.first(where: { (path: String) -> Bool in access(path, X_OK) == 0 }) else {
             throw Failure("https:// webhooks need curl on the PATH (volley has no TLS of its own); install curl or use an http:// relay")
         }
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw Failure("cannot create a pipe: \(String(cString: strerror(errno)))") }
+        let pipe: OutputPipe
+        do { pipe = try OutputPipe() } catch { throw Failure("\(error)") }
         let args = [curl, "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-m", String(timeoutSeconds), "-X", "POST",
                     "-H", "Content-Type: application/json", "--data-binary", "@" + bodyFile, url]
-        var cArgs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
-        defer { for p in cArgs { free(p) } }
-        let pid = volley_spawn(curl, &cArgs, fds[1], 1)
-        close(fds[1])
-        defer { close(fds[0]) }
-        guard pid > 0 else { throw Failure("cannot start curl: \(String(cString: strerror(errno)))") }
-        var output: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 256)
-        while true {
-            let n = read(fds[0], &buffer, buffer.count)
-            if n <= 0 { break }
-            output += buffer[0..<n]
+        let child: ChildProcess
+        do {
+            child = try ChildProcess(path: curl, arguments: args, inherit: (pipe.writeFD, 1))
+        } catch {
+            _ = pipe.readAll()
+            throw Failure("cannot start curl: \(error)")
         }
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
+        let output = pipe.readAll()
+        let status = child.wait()
         let code = Int(String(decoding: output, as: UTF8.self).trimmingWhitespace()) ?? 0
-        guard code > 0 else { throw Failure("curl could not post to the webhook (exit \((status >> 8) & 0xff))") }
+        guard code > 0 else { throw Failure("curl could not post to the webhook (exit \(status))") }
         return code
     }
 }

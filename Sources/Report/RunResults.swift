@@ -1,4 +1,3 @@
-import Report
 import Scenario
 import Stats
 
@@ -13,6 +12,8 @@ public struct RunResults: Sendable {
 
     public var scenario: Scenario
     public var runID: String
+    /// The seed every random choice of the run was drawn from (`--seed` repeats them).
+    public var seed: UInt64 = 0
     /// Wall-clock start (seconds since the epoch).
     public var startedAt: Double
     /// Measured length in seconds.

@@ -1,4 +1,3 @@
-import Report
 import JSON
 import Scenario
 import Stats
@@ -48,6 +47,7 @@ public enum ResultsDocument {
     static func run(_ r: RunResults) -> JSONValue {
         var f: [(key: String, value: JSONValue)] = [
             ("id", .string(r.runID)),
+            ("seed", .integer(Int64(bitPattern: r.seed))),
             ("scenario", .string(r.scenario.name)),
             ("file", .string(r.scenario.file)),
             ("model", .string(r.scenario.model.rawValue)),

@@ -1,4 +1,4 @@
-import WireProtocol
+import Stats
 
 /// How one barrier generation released across the run: per agent and loop, when the release
 /// happened and when the users' sends went out, relative to the named instant (coordinator
@@ -61,45 +61,4 @@ public struct BarrierOutcome: Sendable, Equatable {
     public var totalSendCost: Int64 { loops.reduce(0) { $0 + $1.release.sendCost } }
 
     private func spread(_ offsets: [Int64]) -> Int64 { (offsets.max() ?? 0) - (offsets.min() ?? 0) }
-}
-
-/// Collects loops' release reports into outcomes, one per (barrier, generation).
-public struct BarrierLedger: Sendable {
-    private var byKey: [BarrierCoordinator.Key: BarrierOutcome] = [:]
-    private let names: [String]
-
-    public init(names: [String]) { self.names = names }
-
-    /// Adds one loop's report from agent `agent`, whose offsets are already in coordinator time.
-    public mutating func add(agent: Int, _ release: BarrierRelease) {
-        let key = BarrierCoordinator.Key(barrier: release.barrier, generation: release.generation)
-        var outcome = byKey[key] ?? empty(key)
-        outcome.timedOut = outcome.timedOut || release.timedOut
-        outcome.loops.append(.init(agent: agent, release: release))
-        byKey[key] = outcome
-    }
-
-    /// Notes that the coordinator named the release of (barrier, generation) `lead` ns ahead.
-    public mutating func named(barrier: Int, generation: Int, lead: Int64) {
-        let key = BarrierCoordinator.Key(barrier: barrier, generation: generation)
-        var outcome = byKey[key] ?? empty(key)
-        outcome.lead = lead
-        byKey[key] = outcome
-    }
-
-    /// The lead the release of (barrier, generation) was named with.
-    public func lead(barrier: Int, generation: Int) -> Int64? {
-        byKey[BarrierCoordinator.Key(barrier: barrier, generation: generation)]?.lead
-    }
-
-    private func empty(_ key: BarrierCoordinator.Key) -> BarrierOutcome {
-        BarrierOutcome(name: key.barrier < names.count ? names[key.barrier] : "barrier \(key.barrier)",
-                       generation: key.generation, timedOut: false, loops: [])
-    }
-
-    /// Every outcome with at least one loop's report, by barrier then generation.
-    public var outcomes: [BarrierOutcome] {
-        byKey.filter { !$0.value.loops.isEmpty }
-            .sorted { ($0.key.barrier, $0.key.generation) < ($1.key.barrier, $1.key.generation) }.map(\.value)
-    }
 }

@@ -1,27 +1,36 @@
-import Coordinator
 import JSON
 import Net
 import Report
 import Scenario
 import Stats
 
-/// Exit codes (README, "Exit codes").
-typealias ExitCode = Verdict.ExitCode
+/// Where a run's outputs go and who hears of a failed verdict.
+public struct OutputSettings: Sendable {
+    /// The results directory (default volley-results/NAME-TIME/).
+    public var directory: String?
+    /// Where to POST a summary when the verdict is not "passed".
+    public var notifyURL: String?
+
+    public init(directory: String? = nil, notifyURL: String? = nil) {
+        self.directory = directory
+        self.notifyURL = notifyURL
+    }
+}
 
 /// The end of every run: the summary, the thresholds and the verdict on the terminal; the
 /// results directory (results.json, report.html, junit.xml, one .hlog per latency metric,
 /// series.csv); the webhook when the verdict is not "passed"; the exit code.
-enum Reporting {
-    static func finish(_ results: RunResults, settings: RunSettings) -> Int32 {
+public enum RunOutputs {
+    public static func finish(_ results: RunResults, settings: OutputSettings) -> Int32 {
         let thresholds = results.evaluateThresholds()
         let verdict = results.verdict(thresholds)
         Log.out(SummaryTable.render(results) + VerdictTable.render(thresholds, verdict: verdict, stoppedBy: results.abortingThreshold))
-        let directory = settings.outputDirectory ?? "volley-results/\(safeName(results.scenario.name))-\(Files.timestamp(results.startedAt))"
+        let directory = settings.directory ?? "volley-results/\(safeName(results.scenario.name))-\(timestamp(results.startedAt))"
         let document = ResultsDocument.build(results, thresholds: thresholds, verdict: verdict)
         var written: [String] = []
         func write(_ text: String, _ name: String) {
             do {
-                try Files.write(text, to: directory + "/" + name)
+                try FileSystem.write(text, to: directory + "/" + name)
                 written.append(name)
             } catch {
                 Log.error("volley: \(error)")
@@ -54,7 +63,7 @@ enum Reporting {
         let body = WebhookPayload.build(report, reportLocation: directory + "/report.html").serialized() + "\n"
         let file = directory + "/notification.json"
         do {
-            try Files.write(body, to: file)
+            try FileSystem.write(body, to: file)
             let status = try WebhookSender.post(body, to: url, bodyFile: file)
             if (200..<300).contains(status) {
                 Log.out("notified \(url) (HTTP \(status))")
@@ -68,5 +77,13 @@ enum Reporting {
 
     static func safeName(_ name: String) -> String {
         String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" })
+    }
+
+    /// "20261122-051930" (UTC), for default output directories.
+    static func timestamp(_ epochSeconds: Double) -> String {
+        let iso = Array(CivilTime.iso8601(epochSeconds: epochSeconds))   // 2026-11-22T05:19:30.123Z
+        let date = String(iso[0..<10]).filter { $0 != "-" }
+        let time = String(iso[11..<19]).filter { $0 != ":" }
+        return date + "-" + time
     }
 }

@@ -1,0 +1,134 @@
+import Net
+import Stats
+import WireProtocol
+
+/// A run an agent prepared or is running: its engine, the lease, the once-a-second stats and
+/// heartbeat, and the end (the last stats, then `finished`). Runs on the control loop, which
+/// load cannot starve: the engine's loops hand their measurements over without blocking it.
+final class AgentRun: LoadEvents {
+    unowned let session: AgentSession
+    let plan: RunPlan
+    let agentIndex: Int
+    private(set) var engine: LoadRunner!
+    let leaseNanos: Int64
+    private var lastHeard: Instant
+    private var stopping = false
+    private var startInstant: Instant?
+    private var sentStarted = false
+    private var statsSecond = 0
+    private var collecting = false
+    private var finishing = false
+    private var heartbeats: UInt64 = 0
+    private var timeline: [Int64] = []
+
+    var id: String { plan.runID }
+
+    init(session: AgentSession, plan: RunPlan, agent: Int) {
+        self.session = session
+        self.plan = plan
+        agentIndex = agent
+        leaseNanos = Int64(plan.leaseMillis) * 1_000_000
+        lastHeard = session.host.loop.clock.now()
+    }
+
+    func makeEngine(_ targets: ResolvedTargets) throws {
+        engine = try session.host.makeEngine(plan, agentIndex, targets, session.host, self)
+    }
+
+    /// The coordinator was heard from (renews the lease).
+    func heard() { lastHeard = session.host.loop.clock.now() }
+
+    func leaseExpired(now: Instant) -> Bool { lastHeard.nanoseconds(to: now) > leaseNanos }
+
+    func start(atAgentWall wall: Int64, coordinatorOffset: Int64) {
+        let clock = session.clock
+        engine.setClockOffset(clock.testOffset - coordinatorOffset)
+        let instant = clock.monotonicInstant(atWall: wall)
+        startInstant = instant
+        heard()
+        engine.start(at: instant)
+    }
+
+    /// Stops the load (the coordinator asked, or its lease ran out); the run then ends as usual.
+    func stop() {
+        guard !stopping else { return }
+        stopping = true
+        engine.stopNow()
+    }
+
+    /// Every 100 ms on the control loop: lease, start notice, heartbeat, stats, end.
+    func tick(now: Instant) {
+        if !stopping && leaseExpired(now: now) {
+            Log.error("volley agent: run \(id): lease expired (no word from the coordinator for \(leaseNanos / 1_000_000) ms); stopping the load")
+            stop()
+        }
+        if !sentStarted, let actual = engine.actualStart {
+            sentStarted = true
+            session.send(.started(runID: id, actualStartWall: session.clock.wall(at: actual)))
+        }
+        guard let start = startInstant else { return }
+        let elapsed = start.nanoseconds(to: now)
+        let seconds = Int(Swift.max(0, elapsed) / 1_000_000_000)
+        if UInt64(seconds) > heartbeats {
+            heartbeats = UInt64(seconds)
+            session.send(.heartbeat(sequence: heartbeats))
+        }
+        guard !collecting, !finishing else { return }
+        if engine.isFinished {
+            finish()
+        } else if statsSecond < seconds {
+            collecting = true
+            engine.collect { [self] set, milestones in
+                collecting = false
+                timeline += milestones
+                session.send(.stats(runID: id, second: UInt32(statsSecond), metrics: set))
+                statsSecond += 1
+            }
+        }
+    }
+
+    /// The engine is done: the last interval's stats, the timeline, and the agent is free.
+    private func finish() {
+        finishing = true
+        engine.collect { [self] set, milestones in
+            timeline += milestones
+            if !set.isEmpty { session.send(.stats(runID: id, second: UInt32(statsSecond), metrics: set)) }
+            session.send(.finished(runID: id, timeline: timeline.sorted()))
+            engine.shutdown()
+            session.host.logRun("run \(id) finished")
+            session.runEnded()
+        }
+    }
+
+    /// The coordinator went away: stop the load and release the engine once it has finished.
+    func abandon() {
+        stop()
+        waitAndShutdown()
+    }
+
+    private func waitAndShutdown() {
+        let loop = session.host.loop
+        let engine = self.engine!
+        func check() {
+            if engine.isFinished {
+                engine.shutdown()
+            } else {
+                loop.schedule(after: Nanoseconds.milliseconds(50)) { check() }
+            }
+        }
+        check()
+    }
+
+    // MARK: LoadEvents
+
+    func barrierArrivals(_ arrivals: [BarrierArrival]) {
+        for a in arrivals {
+            session.send(.barrierArrived(barrier: UInt32(a.barrier), generation: UInt32(a.generation), count: UInt32(a.count)))
+        }
+    }
+
+    /// Reports go out at once: the coordinator sizes the next release's lead from them.
+    func barrierReleased(_ release: BarrierRelease) {
+        session.send(.barrierReport(release))
+    }
+}

@@ -1,0 +1,99 @@
+import Net
+import Scenario
+import WebSocket
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Connecting, the opened connection, and how a connection's end is counted.
+extension VirtualUser {
+    func connect(_ url: Template?) {
+        state = .connecting
+        connectStarted = now
+        driver.metrics.add(.connectAttempts)
+        do {
+            connection = try driver.connect(user: self, url: url)
+        } catch {
+            driver.metrics.add(.errorConnect)
+            driver.metrics.add(named: "errors.connect.\(error.codeName)")
+            end(failed: true)
+        }
+    }
+
+    func webSocketDidOpen(_ connection: WebSocketConnection) {
+        let t = now
+        driver.metrics.add(.connectionsOpened)
+        driver.metrics.opened(runTime: t - driver.runStart)
+        driver.metrics.connect.record((t - connectStarted) / 1000)
+        driver.userConnected(self)
+        state = .running
+        pc += 1
+        advance()
+    }
+
+    func webSocket(_ connection: WebSocketConnection, didCloseWith outcome: CloseOutcome) {
+        let wasOpen: Bool
+        switch outcome {
+        case .closed, .protocolViolation, .connectionLost: wasOpen = true
+        case .timedOut(let phase): wasOpen = phase == "close"
+        case .aborted: wasOpen = state != .connecting
+        default: wasOpen = false
+        }
+        if wasOpen {
+            driver.metrics.connectionsOpen -= 1
+            driver.metrics.add(.connectionsClosed)
+        }
+        self.connection = nil
+        if state == .ended { return }
+        if state == .closing || state == .reconnecting {
+            if case let .protocolViolation(v) = outcome { count(.protocolViolation(v)) }
+            if stopRequested {
+                end(failed: false)
+            } else if state == .reconnecting {
+                connect(nil)
+            } else {
+                state = .running
+                pc += 1
+                advance()
+            }
+            return
+        }
+        if stopRequested && state == .connecting {
+            end(failed: false)
+            return
+        }
+        count(outcome)
+        end(failed: true)
+    }
+
+    /// Counts an unexpected end of the connection by class.
+    func count(_ outcome: CloseOutcome) {
+        let m = driver.metrics
+        switch outcome {
+        case let .connectFailed(e):
+            switch e.code {
+            case ECONNREFUSED: m.add(.errorRefused)
+            case ETIMEDOUT: m.add(.errorConnectTimeout)
+            default:
+                m.add(.errorConnect)
+                m.add(named: "errors.connect.\(e.codeName)")
+            }
+        case let .handshakeFailed(.unexpectedStatus(status, _, _)):
+            m.add(.errorHandshakeStatus)
+            m.add(named: "errors.handshake_status.\(status)")
+        case .handshakeFailed:
+            m.add(.errorHandshake)
+        case .timedOut(let phase):
+            if phase == "close" { m.add(.errorConnectionLost) } else { m.add(.errorConnectTimeout) }
+        case let .protocolViolation(v):
+            m.add(.errorProtocolViolation)
+            m.add(named: "errors.protocol_violation.\(v.rawValue)")
+        case .closed:
+            m.add(.errorClosedByServer)
+        case .connectionLost:
+            m.add(.errorConnectionLost)
+        case .answeredWithHTTP, .aborted:
+            break
+        }
+    }
+}
