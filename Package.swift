@@ -40,7 +40,7 @@ let package = Package(
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "JSON", "TestSupport"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Scenario", "Stats", "Net", "TestSupport"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "Scenario", "Stats", "ByteCoding", "TestSupport"]),
-        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Report", "Scenario", "Stats", "JSON", "TestSupport"]),
+        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Report", "Scenario", "Stats", "JSON", "Net", "WireProtocol", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Scenario", "Stats", "JSON", "TestSupport"]),
         .testTarget(name: "volleyTests", dependencies: ["TestSupport", "Net", "Stats", "WireProtocol"]),
         .testTarget(name: "TargetTests", dependencies: ["Target", "WebSocket", "Net", "JSON", "TestSupport"]),
