@@ -38,7 +38,7 @@ let package = Package(
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "JSON", "TestSupport"]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Scenario", "Stats", "Net", "TestSupport"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Scenario", "Stats", "Net", "WebSocket", "WireProtocol", "TestSupport"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "Scenario", "Stats", "ByteCoding", "TestSupport"]),
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Report", "Scenario", "Stats", "JSON", "Net", "WireProtocol", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Scenario", "Stats", "JSON", "TestSupport"]),

@@ -41,7 +41,7 @@ extension LoopDriver {
             for user in waiters { user.prepareForRelease(wallMicros: wall) }
         }
         let readyMargin = clock.now().nanoseconds(to: instant)
-        let wake = instant.advanced(by: -Self.earlyWake)
+        let wake = instant.advanced(by: -earlyWake)
         loop.schedule(after: Swift.max(0, clock.now().nanoseconds(to: wake))) { [self] in
             waitUntil(instant)
             let releasedAt = clock.now()

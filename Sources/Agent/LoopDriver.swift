@@ -78,6 +78,7 @@ final class LoopDriver: TimerTarget {
         self.program = program
         self.clock = clock
         self.seed = seed
+        earlyWake = clock is SystemClock ? Nanoseconds.microseconds(200) : 0
         let metrics = LoopMetrics(measureNames: program.measureNames)
         self.metrics = metrics
         let latencyIndex = scenario.delivery?.latencyMetric.flatMap { name in program.measureNames.firstIndex(of: name) }
@@ -105,15 +106,17 @@ final class LoopDriver: TimerTarget {
     func begin(at instant: Instant) {
         start = instant
         state = .running
-        loop.schedule(at: instant.advanced(by: -Self.earlyWake), target: self, token: Self.beginToken)
+        loop.schedule(at: instant.advanced(by: -earlyWake), target: self, token: Self.beginToken)
     }
 
-    /// How long before a start or release instant the loop wakes to spin the rest of the way.
-    static let earlyWake = Nanoseconds.microseconds(200)
+    /// How long before a start or release instant the loop wakes to spin the rest of the way
+    /// (on the system clock; a manual clock in tests is exact, and never moves while spun on).
+    let earlyWake: Int64
 
     /// Spins until `instant` (the loop woke `earlyWake` before it): a timer alone lands tens
     /// of microseconds late (`volley-bench release`).
     func waitUntil(_ instant: Instant) {
+        guard earlyWake > 0 else { return }
         while clock.now() < instant {}
     }
 

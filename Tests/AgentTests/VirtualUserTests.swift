@@ -1,0 +1,270 @@
+import Testing
+@testable import Agent
+import Net
+import Scenario
+import Stats
+import TestSupport
+import WebSocket
+import WireProtocol
+
+extension SocketPairDialer: Dialer {
+    public func dial(_ address: SocketAddress, from local: IPAddress?) throws(SocketError) -> (Socket, connected: Bool) {
+        try dialPair()
+    }
+}
+
+/// Records what an engine's loops tell the agent.
+final class EventRecorder: LoadEvents {
+    var arrivals: [BarrierArrival] = []
+    var releases: [BarrierRelease] = []
+    func barrierArrivals(_ arrivals: [BarrierArrival]) { self.arrivals += arrivals }
+    func barrierReleased(_ release: BarrierRelease) { releases.append(release) }
+}
+
+/// One loop's virtual users on an embedded loop with a manual clock, connected through socket
+/// pairs to servers the test plays frame by frame: a user's steps, matching and timing are
+/// observed exactly, with no network and no sleeping.
+final class UserHarness {
+    let embedded = EmbeddedLoop()
+    let dialer = SocketPairDialer()
+    let events = EventRecorder()
+    let engine: LoadEngine
+    let driver: LoopDriver
+
+    init(_ yaml: String, seed: UInt64 = 1) throws {
+        let scenario = try ScenarioLoader.load(source: yaml, file: "vu.yaml") { (_) throws(ScenarioError) -> Feeder? in nil }
+        let plan = RunPlan(runID: "vu-test", scenario: scenario, slices: [.whole(scenario)], seed: seed, leaseMillis: 5000, loopsPerAgent: 1)
+        engine = try LoadEngine(plan: plan, agent: 0, targets: try ResolvedTargets(scenario), loops: 1, clock: embedded.clock,
+                                controlLoop: embedded.loop, events: events, dialer: dialer)
+        driver = LoopDriver(loop: embedded.loop, engine: engine, index: 0, loopCount: 1, scenario: scenario, slice: plan.slices[0],
+                            program: engine.program, clock: embedded.clock, seed: seed)
+        driver.begin(at: embedded.now)
+        embedded.run()
+    }
+
+    var peers: [RawServerPeer] { dialer.peers }
+
+    /// Accepts every pending handshake.
+    func acceptAll() {
+        for peer in peers { peer.acceptHandshake() }
+        embedded.run()
+    }
+
+    /// The text of every message a peer has received since the last call (close frames noted
+    /// in `closes`).
+    func frames(_ peer: RawServerPeer) -> [String] {
+        var out: [String] = []
+        while let f = peer.nextFrame() {
+            if f.opcode == Opcode.close.rawValue {
+                closes += 1
+            } else {
+                out.append(String(decoding: f.payload, as: UTF8.self))
+            }
+        }
+        return out
+    }
+
+    /// Close frames the peers have received.
+    var closes = 0
+
+    /// Ends the loop's interval and drains it, as the agent does once a second.
+    func interval() -> CompactMetricSet {
+        driver.metrics.swap()
+        return driver.metrics.drain(driver.metrics.retired)
+    }
+}
+
+@Suite("Virtual users fed raw frames")
+struct VirtualUserTests {
+    static let echo = """
+    target: ws://127.0.0.1:9/echo
+    phases: [{ duration: 60s, connections: 1 }]
+    steps:
+      - connect
+      - loop:
+          count: 3
+          steps:
+            - send: '{"seq":{{seq}},"vu":{{vu}}}'
+            - expect: { json: { seq: "{{seq}}" }, within: 1s, measure: rtt }
+    """
+
+    @Test("a closed loop: each send waits for its matching reply, measured exactly from the send; other messages are skipped")
+    func closedLoop() throws {
+        let h = try UserHarness(Self.echo)
+        #expect(h.peers.count == 1)
+        let peer = h.peers[0]
+        h.acceptAll()
+        #expect(peer.request?.hasPrefix("GET /echo HTTP/1.1") == true)
+        for seq in 1...3 {
+            #expect(h.frames(peer) == ["{\"seq\":\(seq),\"vu\":0}"])
+            h.embedded.advance(by: Nanoseconds.microseconds(700))
+            peer.send(text: "{\"seq\":\(seq + 100)}")        // not the reply: skipped
+            h.embedded.run()
+            #expect(h.frames(peer).isEmpty)                   // still waiting
+            h.embedded.advance(by: Nanoseconds.microseconds(1300))
+            peer.send(text: "{\"seq\":\(seq),\"echo\":true}")
+            h.embedded.run()
+        }
+        let m = h.interval()
+        let rtt = try #require(m.histograms["rtt"])
+        #expect(rtt.totalCount == 3 && rtt.exactMin == 2000 && rtt.exactMax == 2000)
+        #expect(m.counter("messages.sent") == 3 && m.counter("messages.received") == 6 && m.counter("messages.unmatched") == 3)
+        #expect(m.counter("iterations") == 3 && m.counter("connections.opened") == 1)
+        #expect(m.histograms["connect"]?.totalCount == 1)
+        // The script ended: the user closes the connection properly.
+        _ = h.frames(peer)
+        #expect(h.closes == 1)
+    }
+
+    @Test("a reply that arrives before its expect step is taken from the inbox, with its arrival time")
+    func earlyReply() throws {
+        let h = try UserHarness("""
+        target: ws://127.0.0.1:9/
+        phases: [{ duration: 60s, connections: 1 }]
+        steps:
+          - connect
+          - send: hello
+          - sleep: 100ms
+          - expect: { contains: welcome, within: 1s, measure: rtt }
+          - send: done
+        """)
+        let peer = h.peers[0]
+        h.acceptAll()
+        #expect(h.frames(peer) == ["hello"])
+        h.embedded.advance(by: Nanoseconds.milliseconds(5))
+        peer.send(text: "welcome!")
+        h.embedded.run()
+        h.embedded.advance(by: Nanoseconds.milliseconds(100))
+        #expect(h.frames(peer) == ["done"])
+        let m = h.interval()
+        #expect(m.histograms["rtt"]?.exactMax == 5000 && m.counter("messages.unmatched") == 0 && m.counter("errors.expect_timeout") == 0)
+    }
+
+    @Test("an expect that sees nothing matching within its time counts errors.expect_timeout and the script goes on")
+    func expectTimeout() throws {
+        let h = try UserHarness("""
+        target: ws://127.0.0.1:9/
+        phases: [{ duration: 60s, connections: 1 }]
+        steps:
+          - connect
+          - expect: { contains: never, within: 300ms }
+          - send: after
+        """)
+        let peer = h.peers[0]
+        h.acceptAll()
+        h.embedded.advance(by: Nanoseconds.milliseconds(290))
+        #expect(h.frames(peer).isEmpty)
+        h.embedded.advance(by: Nanoseconds.milliseconds(70))    // the 50 ms sweep notices
+        #expect(h.frames(peer) == ["after"])
+        #expect(h.interval().counter("errors.expect_timeout") == 1)
+    }
+
+    @Test("a strict expect fails on the first message that does not match")
+    func strictExpect() throws {
+        let h = try UserHarness("""
+        target: ws://127.0.0.1:9/
+        phases: [{ duration: 60s, connections: 1 }]
+        steps:
+          - connect
+          - expect: { json: { type: welcome }, strict: true }
+          - send: next
+        """)
+        let peer = h.peers[0]
+        h.acceptAll()
+        peer.send(text: "{\"type\":\"error\"}")
+        h.embedded.run()
+        #expect(h.frames(peer) == ["next"])
+        #expect(h.interval().counter("errors.expect_mismatch") == 1)
+    }
+
+    @Test("open model: a late reply is measured from the scheduled send, not from when the user got to send")
+    func openModelLatencyFromSchedule() throws {
+        let h = try UserHarness("""
+        target: ws://127.0.0.1:9/
+        model: open
+        phases: [{ duration: 60s, connections: 1, rate: 10/s }]
+        steps:
+          - connect
+          - loop:
+              - send: '{"seq":{{seq}}}'
+              - expect: { json: { seq: "{{seq}}" }, within: 5s, measure: rtt }
+        """)
+        let peer = h.peers[0]
+        h.acceptAll()
+        h.embedded.advance(by: Nanoseconds.milliseconds(100))    // the first slot is spread within one interval
+        var sent: [String] = h.frames(peer)
+        #expect(sent.count >= 1)
+        // The server answers nothing for 250 ms: the schedule goes on without waiting (open model).
+        h.embedded.advance(by: Nanoseconds.milliseconds(250))
+        sent += h.frames(peer)
+        #expect(sent.count >= 3)
+        for s in sent { peer.send(text: s) }
+        h.embedded.run()
+        let rtt = try #require(h.interval().histograms["rtt"])
+        #expect(rtt.totalCount == Int64(sent.count))
+        // Each reply arrived at the same instant; their latencies are 100 ms apart (the schedule).
+        #expect(rtt.exactMax - rtt.exactMin >= 190_000)
+    }
+
+    @Test("the seed drives every random choice: the same seed gives the same messages, another seed others")
+    func seededRandomness() throws {
+        func messages(seed: UInt64) throws -> [String] {
+            let h = try UserHarness("""
+            target: ws://127.0.0.1:9/
+            phases: [{ duration: 60s, connections: 3 }]
+            steps:
+              - connect
+              - send: '{{random_string(12)}} {{random(1,1000000)}} {{uuid}}'
+            """, seed: seed)
+            h.acceptAll()
+            return h.peers.flatMap { h.frames($0) }
+        }
+        let a = try messages(seed: 42), b = try messages(seed: 42), c = try messages(seed: 43)
+        #expect(a.count == 3 && Set(a).count == 3)
+        #expect(a == b)
+        #expect(Set(a).isDisjoint(with: Set(c)))
+    }
+
+    @Test("users follow the planned ramp: started as the plan rises, stopped newest first as it falls")
+    func rampFollowed() throws {
+        let h = try UserHarness("""
+        target: ws://127.0.0.1:9/
+        phases:
+          - { duration: 1s, connections: 0 -> 100 }
+          - { duration: 1s, connections: 100 -> 20 }
+        steps: [connect, { sleep: 1h }]
+        """)
+        h.embedded.advance(by: Nanoseconds.milliseconds(495))
+        h.acceptAll()
+        #expect((48...50).contains(h.driver.users.count))
+        h.embedded.advance(by: Nanoseconds.milliseconds(510))
+        h.acceptAll()
+        #expect((99...100).contains(h.driver.users.count))
+        h.embedded.advance(by: Nanoseconds.milliseconds(500))
+        #expect((59...61).contains(h.driver.users.count))
+        // The users stopped are the newest: the oldest ones keep their connections.
+        #expect(h.driver.users.map(\.number).max()! < 62)
+        #expect(h.dialer.peers.count == 100)
+    }
+
+    @Test("barrier arrivals are counted on the loop and handed to the agent once per loop iteration")
+    func barrierArrivalsBatched() throws {
+        let h = try UserHarness("""
+        target: ws://127.0.0.1:9/
+        phases: [{ duration: 60s, connections: 20 }]
+        steps: [connect, { barrier: all-in }, { send: go }]
+        """)
+        h.acceptAll()
+        #expect(h.events.arrivals.reduce(0) { $0 + $1.count } == 20)
+        #expect(h.events.arrivals.count < 20)
+        #expect(h.events.arrivals.allSatisfy { $0.barrier == 0 && $0.generation == 0 })
+        // Released at an instant 5 ms ahead: every user sends then, with its frame prepared.
+        let at = h.embedded.now.advanced(by: Nanoseconds.milliseconds(5))
+        h.driver.release(barrier: 0, generation: 0, at: at, timedOut: false)
+        h.embedded.advance(by: Nanoseconds.milliseconds(4))
+        #expect(h.peers.allSatisfy { h.frames($0).isEmpty })
+        h.embedded.advance(by: Nanoseconds.milliseconds(1))
+        #expect(h.peers.allSatisfy { h.frames($0) == ["go"] })
+        #expect(h.events.releases.count == 1 && h.events.releases[0].users == 20 && h.events.releases[0].releaseOffset == 0)
+    }
+}
