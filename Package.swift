@@ -32,13 +32,15 @@ let package = Package(
         .executableTarget(name: "volley", dependencies: ["Target", "Agent", "Coordinator", "Report", "WireProtocol", "Scenario", "Stats", "Net", "WebSocket", "JSON"]),
         .executableTarget(name: "volley-conformance", dependencies: ["Net", "WebSocket"]),
         .executableTarget(name: "volley-bench", dependencies: ["Stats", "Net", "WebSocket", "WireProtocol", "ByteCoding", "Scenario", "Coordinator", "Report", "JSON"]),
+        // Test-only: replaces malloc in the test binary to count allocations per thread.
+        .target(name: "CAllocationCounter"),
         .target(name: "TestSupport", dependencies: ["Net", "WebSocket"], linkerSettings: [.linkedLibrary("m")]),
 
         .testTarget(name: "ByteCodingTests", dependencies: ["ByteCoding", "TestSupport"]),
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "JSON", "TestSupport"]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Scenario", "Stats", "Net", "WebSocket", "WireProtocol", "TestSupport"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Scenario", "Stats", "Net", "WebSocket", "WireProtocol", "TestSupport", "CAllocationCounter"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "Scenario", "Stats", "ByteCoding", "TestSupport"]),
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Report", "Scenario", "Stats", "JSON", "Net", "WireProtocol", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Scenario", "Stats", "JSON", "TestSupport"]),

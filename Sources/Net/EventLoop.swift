@@ -20,6 +20,10 @@ public struct IOEvents: OptionSet, Sendable {
     public static let error = IOEvents(rawValue: VOLLEY_EPOLLERR)
     public static let hangup = IOEvents(rawValue: VOLLEY_EPOLLHUP)
     public static let readHangup = IOEvents(rawValue: VOLLEY_EPOLLRDHUP)
+    /// Something to read: data, the peer's close, or an error to collect by reading.
+    public static let readableOrClosed = IOEvents(rawValue: VOLLEY_EPOLLIN | VOLLEY_EPOLLHUP | VOLLEY_EPOLLERR)
+    /// A connect finished, one way or the other.
+    public static let connectDone = IOEvents(rawValue: VOLLEY_EPOLLOUT | VOLLEY_EPOLLHUP | VOLLEY_EPOLLERR)
 }
 
 /// One epoll event loop, run by one thread, owning the sockets, timers and buffers of the
@@ -47,10 +51,16 @@ public final class EventLoop: @unchecked Sendable {
     private let wakeFD: Int32
     private var slots: [Slot] = []
     private var timers = TimerHeap()
-    private let inbox = Mutex<[@Sendable () -> Void]>([])
+    private let inbox = Mutex<[Task]>([])
     /// The tasks being run, swapped with the inbox under its lock so that neither array is
     /// reallocated in the steady state (handing work to a loop allocates nothing on the loop).
-    private var runningTasks: [@Sendable () -> Void] = []
+    private var runningTasks: [Task] = []
+
+    /// A task handed to the loop. A struct around the closure, because a bare closure stored in
+    /// an array is re-abstracted through a thunk allocated on every append.
+    private struct Task {
+        let body: @Sendable () -> Void
+    }
     private let stopRequested = Atomic<Bool>(false)
     private let running = Atomic<Bool>(false)
     private var events: UnsafeMutablePointer<volley_epoll_event>
@@ -192,7 +202,7 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Runs `task` on the loop's thread soon. Safe to call from any thread.
     public func execute(_ task: @escaping @Sendable () -> Void) {
-        inbox.withLock { $0.append(task) }
+        inbox.withLock { $0.append(Task(body: task)) }
         wakeUp()
     }
 
@@ -263,7 +273,11 @@ public final class EventLoop: @unchecked Sendable {
 
     private func runInbox() {
         inbox.withLock { swap(&$0, &runningTasks) }
-        for task in runningTasks { task() }
+        var i = 0
+        while i < runningTasks.count {
+            runningTasks[i].body()
+            i += 1
+        }
         runningTasks.removeAll(keepingCapacity: true)
     }
 }

@@ -39,7 +39,7 @@ public struct TimerHeap {
 
     /// The earliest deadline, if any timer is pending.
     public var earliestDeadline: Instant? {
-        entries.first.map { Instant(nanoseconds: $0.deadline) }
+        entries.isEmpty ? nil : Instant(nanoseconds: entries[0].deadline)
     }
 
     /// Adds a timer for `target` at `deadline`.
@@ -53,7 +53,8 @@ public struct TimerHeap {
     /// Removes and returns the earliest timer if it is due at `now`.
     @inlinable
     public mutating func popDue(now: Instant) -> (target: TimerTarget, token: UInt64)? {
-        guard let first = entries.first, first.deadline <= now.nanoseconds else { return nil }
+        guard !entries.isEmpty, entries[0].deadline <= now.nanoseconds else { return nil }
+        let first = entries[0]
         let last = entries.removeLast()
         if !entries.isEmpty {
             entries[0] = last

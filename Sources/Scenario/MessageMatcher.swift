@@ -47,8 +47,10 @@ public struct MessageMatcher: Sendable {
 
     /// True when `payload` satisfies every condition. `scratch` is reused for rendered values.
     public func matches(_ payload: UnsafeRawBufferPointer, binary: Bool, context: inout RenderContext, scratch: inout [UInt8]) -> Bool {
-        for condition in conditions {
-            switch condition {
+        // Indexed loops here and below: the per-message path, which must not allocate even
+        // unoptimized (the allocation test runs on debug builds).
+        for c in 0..<conditions.count {
+            switch conditions[c] {
             case let .binary(wanted):
                 if wanted != binary { return false }
             case let .jsonField(path, expected):
@@ -92,7 +94,8 @@ public struct MessageMatcher: Sendable {
     static func locate(_ path: [[UInt8]], in payload: UnsafeRawBufferPointer) -> (Range<Int>, JSONScanner.Field.Kind, Bool)? {
         var object = payload
         var offset = 0
-        for (i, key) in path.enumerated() {
+        for i in 0..<path.count {
+            let key = path[i]
             guard let f = key.withUnsafeBytes({ JSONScanner.field($0, in: object) }) else { return nil }
             if i == path.count - 1 {
                 return (f.range.lowerBound + offset..<f.range.upperBound + offset, f.kind, f.hasEscapes)

@@ -135,8 +135,8 @@ public struct Template: Sendable, Equatable, CustomStringConvertible {
     /// Appends the rendered template to `out`.
     @inlinable
     public func render(_ context: inout RenderContext, into out: inout [UInt8]) {
-        for segment in segments {
-            switch segment {
+        for i in 0..<segments.count {
+            switch segments[i] {
             case let .literal(bytes): out.append(contentsOf: bytes)
             case .seq: Self.appendDecimal(context.seq, to: &out)
             case .nowMicros: Self.appendDecimal(context.nowMicros, to: &out)

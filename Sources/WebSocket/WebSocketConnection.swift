@@ -398,14 +398,14 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
 
     public func handleEvents(_ events: IOEvents) {
         if phase == .connecting {
-            if !events.isDisjoint(with: [.writable, .error, .hangup]) { completeConnect() }
+            if !events.isDisjoint(with: .connectDone) { completeConnect() }
             if phase != .handshaking { return }
         }
         if events.contains(.writable) && !output.isEmpty {
             flushOutput()
             if phase == .closed { return }
         }
-        if !events.isDisjoint(with: [.readable, .hangup, .error]) {
+        if !events.isDisjoint(with: .readableOrClosed) {
             readAvailable()
         }
     }
