@@ -7,36 +7,6 @@ import WireProtocol
 import Glibc
 #endif
 
-/// Why a run could not be carried out (exit code 2).
-public struct ClusterError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
-/// What to run, decided before any agent is reached.
-public struct RunRequest: Sendable {
-    /// The scenario as it runs: every command-line override already applied.
-    public var scenario: Scenario
-    public var runID: String
-    /// Every random choice of the run comes from this seed.
-    public var seed: UInt64
-    /// The shared token agents must see proven.
-    public var token: [UInt8]
-    /// Agents stop on their own after this long without a heartbeat.
-    public var leaseMillis: UInt32 = 5000
-    /// Event loops per agent (0: one per core).
-    public var loopsPerAgent: UInt16 = 0
-    /// No progress lines.
-    public var quiet = false
-
-    public init(scenario: Scenario, runID: String, seed: UInt64, token: [UInt8]) {
-        self.scenario = scenario
-        self.runID = runID
-        self.seed = seed
-        self.token = token
-    }
-}
-
 /// The one path of every run, local or across hosts: connects to and authenticates every
 /// agent, reads their capacity, estimates their clock offsets, plans the run and sends the
 /// plan whole, starts every agent at one instant, coordinates barriers, merges the per-second
@@ -49,22 +19,22 @@ public final class RunCoordinator: WireChannelDelegate, TimerTarget {
     let request: RunRequest
     var scenario: Scenario { request.scenario }
     public let loop: EventLoop
-    private var links: [AgentLink] = []
-    private var stage = Stage.connecting
-    private var failure: ClusterError?
-    private var plan: RunPlan?
-    private var startWall: Int64 = 0
-    private var startInstant = Instant(nanoseconds: 0)
-    private var pipeline: IntervalPipeline
-    private var barriers: BarrierCoordinator
-    private var ledger: BarrierLedger
-    private var releaseLead = ReleaseLead()
-    private var abortReason: String?
-    private var abortingThreshold: ThresholdResult?
-    private var heartbeat: UInt64 = 0
-    private var lastClockRefresh = Instant(nanoseconds: 0)
-    private var stageDeadline = Instant(nanoseconds: 0)
-    private var endedAt: Instant?
+    var links: [AgentLink] = []
+    var stage = Stage.connecting
+    var failure: ClusterError?
+    var plan: RunPlan?
+    var startWall: Int64 = 0
+    var startInstant = Instant(nanoseconds: 0)
+    var pipeline: IntervalPipeline
+    var barriers: BarrierCoordinator
+    var ledger: BarrierLedger
+    var releaseLead = ReleaseLead()
+    var abortReason: String?
+    var abortingThreshold: ThresholdResult?
+    var heartbeat: UInt64 = 0
+    var lastClockRefresh = Instant(nanoseconds: 0)
+    var stageDeadline = Instant(nanoseconds: 0)
+    var endedAt: Instant?
     /// Called with each second as it is handed on (progress, live views).
     public var onInterval: ((_ second: Int, _ metrics: MetricSet, _ agents: (live: Int, lost: Int)) -> Void)?
     /// Called with what the user should know as it happens (agents lost, the run stopping).
@@ -87,8 +57,8 @@ public final class RunCoordinator: WireChannelDelegate, TimerTarget {
         ledger = BarrierLedger(names: request.scenario.barrierNames)
     }
 
-    private var now: Instant { loop.clock.now() }
-    private var wallNow: Int64 { loop.clock.wallNanoseconds() }
+    var now: Instant { loop.clock.now() }
+    var wallNow: Int64 { loop.clock.wallNanoseconds() }
 
     /// True once the run is over (finished, aborted, or failed to start).
     public var isDone: Bool { stage == .done }
@@ -154,7 +124,7 @@ public final class RunCoordinator: WireChannelDelegate, TimerTarget {
         abort("interrupted")
     }
 
-    private func fail(_ message: String) {
+    func fail(_ message: String) {
         guard failure == nil else { return }
         failure = ClusterError(message)
         for link in links where link.state == .running || link.state == .prepared {
@@ -163,13 +133,13 @@ public final class RunCoordinator: WireChannelDelegate, TimerTarget {
         stage = .done
     }
 
-    private func notice(_ message: String) { onNotice?(message) }
+    func notice(_ message: String) { onNotice?(message) }
 
-    private func log(_ message: String) {
+    func log(_ message: String) {
         if !request.quiet { Log.out(message) }
     }
 
-    private func abort(_ reason: String) {
+    func abort(_ reason: String) {
         abortReason = reason
         switch stage {
         case .running:
@@ -185,7 +155,7 @@ public final class RunCoordinator: WireChannelDelegate, TimerTarget {
 
     // MARK: Messages from agents
 
-    private func link(of channel: WireChannel) -> AgentLink? { links.first { $0.channel === channel } }
+    func link(of channel: WireChannel) -> AgentLink? { links.first { $0.channel === channel } }
 
     public func wire(_ channel: WireChannel, received message: WireMessage) {
         guard let link = link(of: channel) else { return }
@@ -259,7 +229,7 @@ public final class RunCoordinator: WireChannelDelegate, TimerTarget {
         }
     }
 
-    private func handleAgentError(_ link: AgentLink, _ code: WireMessage.ErrorCode, _ text: String) {
+    func handleAgentError(_ link: AgentLink, _ code: WireMessage.ErrorCode, _ text: String) {
         switch stage {
         case .connecting, .syncing, .preparing:
             switch code {
@@ -285,7 +255,7 @@ public final class RunCoordinator: WireChannelDelegate, TimerTarget {
         }
     }
 
-    private func lose(_ link: AgentLink, reason: String) {
+    func lose(_ link: AgentLink, reason: String) {
         let at = Double(startInstant.nanoseconds(to: now)) / 1e9
         link.state = .lost
         link.lostAt = at
@@ -301,7 +271,7 @@ public final class RunCoordinator: WireChannelDelegate, TimerTarget {
 
     // MARK: Stages
 
-    private func advance() {
+    func advance() {
         switch stage {
         case .connecting:
             guard links.allSatisfy({ $0.state == .syncing }) else { return }
@@ -319,7 +289,7 @@ public final class RunCoordinator: WireChannelDelegate, TimerTarget {
         }
     }
 
-    private func prepareAgents() {
+    func prepareAgents() {
         let capacities = links.map { $0.capacity! }
         let names = links.map(\.name)
         let slices: [LoadSlice]
@@ -345,7 +315,7 @@ public final class RunCoordinator: WireChannelDelegate, TimerTarget {
         stageDeadline = now.advanced(by: Nanoseconds.seconds(30))
     }
 
-    private func startAgents() {
+    func startAgents() {
         // Far enough ahead that every start message arrives before its instant.
         let worstRTT = links.map { $0.clock.best?.roundTrip ?? 0 }.max() ?? 0
         let lead = Swift.max(Nanoseconds.milliseconds(links.allSatisfy(\.isInProcess) ? 50 : 300), 4 * worstRTT)
@@ -361,7 +331,7 @@ public final class RunCoordinator: WireChannelDelegate, TimerTarget {
         log("volley: running \(scenario.name) for \(Units.describe(nanoseconds: scenario.duration))\(agents) (Ctrl-C stops early and still reports)")
     }
 
-    private func maybeFinish() {
+    func maybeFinish() {
         guard stage == .running || stage == .finishing else { return }
         if links.allSatisfy({ $0.state == .finished || $0.state == .lost }) {
             endedAt = now
@@ -371,7 +341,7 @@ public final class RunCoordinator: WireChannelDelegate, TimerTarget {
 
     // MARK: Timers: deadlines, heartbeats, clock refresh, silent agents, barrier timeouts
 
-    private func schedule(_ after: Int64) {
+    func schedule(_ after: Int64) {
         loop.schedule(at: now.advanced(by: after), target: self, token: 0)
     }
 
@@ -404,7 +374,7 @@ public final class RunCoordinator: WireChannelDelegate, TimerTarget {
         }
     }
 
-    private func timedOut() {
+    func timedOut() {
         let waiting = links.filter { link in
             switch stage {
             case .connecting: return link.state != .syncing
@@ -414,83 +384,6 @@ public final class RunCoordinator: WireChannelDelegate, TimerTarget {
         }.map(\.name)
         let what = stage == .connecting ? "connecting and authenticating" : stage == .syncing ? "clock synchronisation" : "preparing the run"
         fail("timed out waiting for agent\(waiting.count == 1 ? "" : "s") \(waiting.joined(separator: ", ")) (\(what))")
-    }
-
-    // MARK: Barriers
-
-    private func barrierArrival(_ key: BarrierCoordinator.Key, count: Int) {
-        switch barriers.arrived(key, count: count, expected: expectedUsers(), now: wallNow) {
-        case .wait:
-            break
-        case let .release(timedOut):
-            release(key, timedOut: timedOut)
-        case .releaseLate:
-            release(key, timedOut: false, lead: 0)
-        }
-    }
-
-    /// Users expected at a barrier: the planned connections of every agent not lost, right now.
-    private func expectedUsers() -> Int {
-        guard let plan else { return 0 }
-        let elapsed = startInstant.nanoseconds(to: now)
-        return links.filter { $0.state != .lost }.reduce(0) { sum, link in
-            sum + Int(plan.slices[link.index].targetConnections(at: elapsed, in: scenario) + 1e-9)
-        }
-    }
-
-    /// Names a release instant far enough ahead for every agent's one-way delay, on each
-    /// agent's own clock.
-    private func release(_ key: BarrierCoordinator.Key, timedOut: Bool, lead: Int64? = nil) {
-        let worst = links.filter { $0.state == .running }.map { ($0.clock.best?.roundTrip ?? 0) / 2 }.max() ?? 0
-        let ahead = lead ?? releaseLead.lead(oneWay: worst)
-        ledger.named(barrier: key.barrier, generation: key.generation, lead: ahead)
-        let at = wallNow + ahead
-        for link in links where link.state == .running {
-            link.channel?.send(.barrierRelease(barrier: UInt32(key.barrier), generation: UInt32(key.generation),
-                                               atAgentWall: at + link.clock.offset, timedOut: timedOut))
-        }
-    }
-
-    // MARK: Seconds and results
-
-    /// Hands on every second all live agents have reported (or that is overdue), and stops the
-    /// run when an abort_on_fail threshold failed on one.
-    private func handOnReadyIntervals() {
-        guard stage == .running || stage == .finishing || stage == .done else { return }
-        let live = links.filter { $0.state == .running }
-        let elapsed = Int(startInstant.nanoseconds(to: now) / 1_000_000_000)
-        let ready = pipeline.takeReady(reportedThrough: live.map(\.reported).min(), elapsed: elapsed)
-        let agents = (links.filter { $0.state != .lost }.count, links.filter { $0.state == .lost }.count)
-        for (second, metrics) in ready { onInterval?(second, metrics, agents) }
-        if let failing = pipeline.failing, abortingThreshold == nil, abortReason == nil {
-            abortingThreshold = failing
-            notice("volley: stopping the run: \(failing.summary) and it is marked abort_on_fail")
-            abort("threshold \(failing.threshold.label) failed (\(failing.observedText))")
-        }
-    }
-
-    private func results() -> RunResults {
-        let duration = Double(startInstant.nanoseconds(to: endedAt ?? now)) / 1e9
-        let starts = links.compactMap(\.actualStart)
-        var results = RunResults(scenario: scenario, runID: request.runID, startedAt: Double(startWall) / 1e9, duration: duration,
-                                 status: abortReason == nil ? .completed : .aborted, abortReason: abortReason, series: pipeline.merged,
-                                 agents: links.map { link in
-                                     var a = AgentResult(index: link.index, name: link.name, host: link.capacity?.hostName ?? link.name,
-                                                         lostAt: link.lostAt, lostReason: link.lostReason, series: link.series,
-                                                         clockOffset: link.clock.best?.offset, clockRoundTrip: link.clock.best?.roundTrip)
-                                     a.controlBytesReceived = link.bytesReceived
-                                     a.controlBytesSent = link.bytesSent
-                                     a.startOffset = link.actualStart.map { $0 - startWall }
-                                     return a
-                                 },
-                                 startSpreadMicros: starts.count > 1 ? (starts.max()! - starts.min()!) / 1000 : nil)
-        results.seed = request.seed
-        // Each agent's k-th milestone is its k·1000th connection; the cluster passes n·1000 at
-        // the n-th milestone in time order.
-        results.connectionTimeline = links.flatMap(\.timeline).sorted().map { Double($0) / 1e9 }
-        results.barriers = ledger.outcomes
-        results.abortingThreshold = abortingThreshold
-        return results
     }
 }
 
