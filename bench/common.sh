@@ -1,9 +1,10 @@
 # Shared helpers for the benchmark scripts (sourced).
 TOOLS="${VOLLEY_SHARED_TOOLS:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/shared/tools}"
 
+# The C references link OpenSSL (their TLS mode); rebuilt whenever their source is newer.
 build_reference_tools() {
-  [ -x /tmp/ws_limit ] || gcc -O2 -Wall -o /tmp/ws_limit "$TOOLS/limit_client.c"
-  [ -x /tmp/ws_echo ] || gcc -O2 -Wall -o /tmp/ws_echo "$TOOLS/echo_server.c" -lcrypto
+  [ /tmp/ws_limit -nt "$TOOLS/limit_client.c" ] || gcc -O2 -Wall -o /tmp/ws_limit "$TOOLS/limit_client.c" -lssl -lcrypto
+  [ /tmp/ws_echo -nt "$TOOLS/echo_server.c" ] || gcc -O2 -Wall -o /tmp/ws_echo "$TOOLS/echo_server.c" -lssl -lcrypto
 }
 
 build_volley_release() {

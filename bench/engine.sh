@@ -32,7 +32,7 @@ for r in $(seq "$ROUNDS"); do
   echo "C       $c_rate msgs/s  $c_cpu us CPU/round trip" | tee -a "$OUT/closed.txt"
 
   start_echo
-  taskset -c 1 "$VOLLEY_BIN/volley" run bench/echo-closed-1000.yaml --loops 1 --quiet --out "$OUT/closed-$r" >/dev/null &
+  taskset -c 1 "$VOLLEY_BIN/volley" run bench/echo-closed-1000.yaml --loops 1 --quiet --out "$OUT/closed-$r" >"$OUT/closed-$r.log" 2>&1 &
   VPID=$!
   sleep 2.2   # into the measured phase (starts at 2 s)
   a=$(cpu_ticks "$VPID"); sleep 10; b=$(cpu_ticks "$VPID")

@@ -3,10 +3,7 @@ import Stats
 
 /// Collects loops' release reports into outcomes, one per (barrier, generation).
 public struct BarrierLedger: Sendable {
-    struct Key: Hashable, Sendable {
-        let barrier: Int
-        let generation: Int
-    }
+    typealias Key = BarrierCoordinator.Key
 
     private var byKey: [Key: BarrierOutcome] = [:]
     private let names: [String]

@@ -90,6 +90,16 @@ final class AgentHarness {
         return (end, coordinatorSide)
     }
 
+    /// A coordinator that prepared and started a run now; returns its end, channel and the engine.
+    func startRun(leaseMillis: UInt32 = 3000) throws -> (CoordinatorEnd, WireChannel, ScriptedEngine) {
+        let (end, channel) = connect()
+        channel.send(.prepare(try Self.plan(leaseMillis: leaseMillis), agent: 0))
+        embedded.run()
+        channel.send(.start(runID: "r", atAgentWall: embedded.clock.wallNanoseconds(), clockOffset: 0))
+        embedded.run()
+        return (end, channel, engine!)
+    }
+
     static func plan(target: String = "ws://127.0.0.1:9/", leaseMillis: UInt32 = 3000) throws -> RunPlan {
         let scenario = try ScenarioLoader.load(source: """
         target: \(target)
@@ -135,13 +145,8 @@ struct AgentSessionTests {
     @Test("stats once a second in order, heartbeats from the agent, then the last stats and finished when the engine is done")
     func statsCadence() throws {
         let h = AgentHarness()
-        let (end, channel) = h.connect()
-        channel.send(.prepare(try AgentHarness.plan(), agent: 0))
-        h.embedded.run()
-        channel.send(.start(runID: "r", atAgentWall: h.embedded.clock.wallNanoseconds(), clockOffset: 0))
-        h.embedded.run()
+        let (end, channel, engine) = try h.startRun()
         _ = end.take()
-        let engine = try #require(h.engine)
         for second in 0..<3 {
             engine.sent = Int64(10 + second)
             h.embedded.advance(by: Nanoseconds.seconds(1))
@@ -195,12 +200,7 @@ struct AgentSessionTests {
     @Test("a coordinator that goes away mid-run stops the load, and the engine is shut down once it has finished")
     func coordinatorGoesAway() throws {
         let h = AgentHarness()
-        let (_, channel) = h.connect()
-        channel.send(.prepare(try AgentHarness.plan(), agent: 0))
-        h.embedded.run()
-        channel.send(.start(runID: "r", atAgentWall: h.embedded.clock.wallNanoseconds(), clockOffset: 0))
-        h.embedded.run()
-        let engine = try #require(h.engine)
+        let (_, channel, engine) = try h.startRun()
         channel.close(reason: "gone")
         h.embedded.run()
         #expect(engine.stops == 1 && engine.shutdowns == 0)
@@ -234,15 +234,10 @@ struct AgentSessionTests {
     @Test("barrier releases reach the engine at the monotonic instant of the agent-clock time named")
     func barrierRelease() throws {
         let h = AgentHarness()
-        let (_, channel) = h.connect()
-        channel.send(.prepare(try AgentHarness.plan(), agent: 0))
-        h.embedded.run()
-        channel.send(.start(runID: "r", atAgentWall: h.embedded.clock.wallNanoseconds(), clockOffset: 0))
-        h.embedded.run()
+        let (_, channel, engine) = try h.startRun()
         let at = h.embedded.clock.wallNanoseconds() + Nanoseconds.milliseconds(12)
         channel.send(.barrierRelease(barrier: 1, generation: 4, atAgentWall: at, timedOut: true))
         h.embedded.run()
-        let engine = try #require(h.engine)
         #expect(engine.releases.count == 1)
         #expect(engine.releases.first?.0 == 1 && engine.releases.first?.1 == 4 && engine.releases.first?.3 == true)
         #expect(engine.releases.first?.2 == h.embedded.now.advanced(by: Nanoseconds.milliseconds(12)))
