@@ -70,8 +70,6 @@ extension LoopDriver {
         }
     }
 
-    /// Users waiting at any barrier on this loop.
-    var usersAtBarriers: Int { barrierWaiters.values.reduce(0) { $0 + $1.count } }
 }
 
 /// Users that arrived at one barrier generation on one loop, as the agent forwards them.

@@ -20,7 +20,6 @@ const uint32_t VOLLEY_EPOLLIN = EPOLLIN;
 const uint32_t VOLLEY_EPOLLOUT = EPOLLOUT;
 const uint32_t VOLLEY_EPOLLERR = EPOLLERR;
 const uint32_t VOLLEY_EPOLLHUP = EPOLLHUP;
-const uint32_t VOLLEY_EPOLLRDHUP = EPOLLRDHUP;
 
 int volley_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 

@@ -60,9 +60,6 @@ final class AgentLink {
 
     var isInProcess: Bool { address == nil }
 
-    /// Still taking part: neither finished nor lost.
-    var isLive: Bool { state == .running || state == .prepared || state == .preparing || state == .syncing }
-
     /// Sends `count` clock probes a few milliseconds apart.
     func probe(count: Int, on loop: EventLoop, wall: @escaping () -> Int64) {
         for i in 0..<count {

@@ -19,7 +19,6 @@ public struct IOEvents: OptionSet, Sendable {
     public static let writable = IOEvents(rawValue: VOLLEY_EPOLLOUT)
     public static let error = IOEvents(rawValue: VOLLEY_EPOLLERR)
     public static let hangup = IOEvents(rawValue: VOLLEY_EPOLLHUP)
-    public static let readHangup = IOEvents(rawValue: VOLLEY_EPOLLRDHUP)
     /// Something to read: data, the peer's close, or an error to collect by reading.
     public static let readableOrClosed = IOEvents(rawValue: VOLLEY_EPOLLIN | VOLLEY_EPOLLHUP | VOLLEY_EPOLLERR)
     /// A connect finished, one way or the other.
@@ -167,9 +166,6 @@ public final class EventLoop: @unchecked Sendable {
         if !closing { _ = volley_epoll_remove(epollFD, fd) }
     }
 
-    /// Number of registered descriptors.
-    public var registeredCount: Int { slots.reduce(0) { $0 + ($1.handler == nil ? 0 : 1) } }
-
     private func token(_ fd: Int32) -> UInt64 {
         UInt64(UInt32(bitPattern: fd)) | UInt64(slots[Int(fd)].generation) << 32
     }
@@ -191,9 +187,6 @@ public final class EventLoop: @unchecked Sendable {
     public func schedule(after nanoseconds: Int64, _ body: @escaping () -> Void) {
         timers.schedule(at: clock.now().advanced(by: nanoseconds), target: ClosureTimer(body), token: 0)
     }
-
-    /// Number of pending timers.
-    public var pendingTimers: Int { timers.count }
 
     /// When the earliest pending timer is due (tests step a manual clock from deadline to deadline).
     public var nextTimerDeadline: Instant? { timers.earliestDeadline }

@@ -8,7 +8,6 @@ import Glibc
 public final class EventLoopGroup: Sendable {
     /// The loops, in index order.
     public let loops: [EventLoop]
-    private let nextIndex = Atomic<Int>(0)
     private let threads = Mutex<[pthread_t]>([])
 
     /// `count` loops (default: one per available core).
@@ -32,11 +31,6 @@ public final class EventLoopGroup: Sendable {
         }
         // Wait until every loop is running, so work handed to them is not raced.
         while !loops.allSatisfy(\.isRunning) { usleep(100) }
-    }
-
-    /// The next loop in round-robin order.
-    public func next() -> EventLoop {
-        loops[nextIndex.wrappingAdd(1, ordering: .relaxed).oldValue % loops.count]
     }
 
     /// Stops every loop and waits for their threads to finish.

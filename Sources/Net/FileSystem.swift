@@ -40,9 +40,6 @@ public enum FileSystem {
     /// True when `path` exists and is readable.
     public static func isReadable(_ path: String) -> Bool { access(path, R_OK) == 0 }
 
-    /// True when `path` exists and is executable.
-    public static func isExecutable(_ path: String) -> Bool { access(path, X_OK) == 0 }
-
     /// The absolute path of this program (for spawning workers and agents of the same binary).
     public static var executablePath: String {
         var buffer = [CChar](repeating: 0, count: 4096)

@@ -69,8 +69,10 @@ struct RunScenarioTests {
     func counterOrdering() throws {
         let target = try TargetProcess()
         defer { target.stop() }
-        let (_, r) = try run("counter-ordering", target: target)
+        let (_, r) = try run("counter-ordering", target: target, extra: ["--seed", "4711"])
         #expect(r.counter("messages.received") >= 50 * 30)
+        // The seed given is the one recorded (a run without --seed records the one it drew).
+        #expect((r.root["run"] as? [String: Any])?["seed"] as? Int == 4711)
         #expect(r.counter("errors.expect_mismatch") == 0 && r.counter("errors.expect_timeout") == 0)
     }
 

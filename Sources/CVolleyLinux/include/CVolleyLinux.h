@@ -21,7 +21,6 @@ extern const uint32_t VOLLEY_EPOLLIN;
 extern const uint32_t VOLLEY_EPOLLOUT;
 extern const uint32_t VOLLEY_EPOLLERR;
 extern const uint32_t VOLLEY_EPOLLHUP;
-extern const uint32_t VOLLEY_EPOLLRDHUP;
 
 int volley_epoll_create(void);
 int volley_epoll_add(int epfd, int fd, uint32_t events, uint64_t data);
