@@ -8,7 +8,7 @@ import WebSocket
 /// Everything here runs on the loop's thread. Connection services (dialing, rendering,
 /// matching) and barriers are in the extensions.
 final class LoopDriver: TimerTarget {
-    enum RunState { case waiting, running, stopping, finished }
+    enum RunState { case waiting, running, draining, stopping, finished }
 
     unowned(unsafe) let loop: EventLoop
     unowned(unsafe) let engine: LoadEngine
@@ -45,6 +45,10 @@ final class LoopDriver: TimerTarget {
     private var randomState: UInt64
     private var lastSweep: Int64 = 0
     private var stopDeadline: Int64 = 0
+    /// When the drain after the last phase ends.
+    private var drainDeadline: Int64 = 0
+    /// When the next tick is due (its lateness is the generator's lag).
+    private var nextTick: Int64 = 0
     var barrierWaiters: [BarrierKey: [VirtualUser]] = [:]
     /// Arrivals at barriers since the last hand-off to the control loop, per (barrier, generation).
     var pendingArrivals: [BarrierKey: Int] = [:]
@@ -138,7 +142,10 @@ final class LoopDriver: TimerTarget {
                 tick(clock.now())
                 return
             }
+            if nextTick > 0 { metrics.generatorLag.record(Swift.max(0, now.nanoseconds - nextTick) / 1000) }
             tick(now)
+        case .draining:
+            drainTick(now)
         case .stopping:
             if stopping.isEmpty && users.isEmpty || now.nanoseconds >= stopDeadline {
                 for user in Array(stopping.values) + users { user.stop() }
@@ -158,7 +165,7 @@ final class LoopDriver: TimerTarget {
         }
         let t = elapsed(now)
         if t >= scenario.duration {
-            beginStopping(now)
+            beginDraining(now)
             return
         }
         if let (phase, _) = LoadSlice.phase(at: t, in: scenario) { currentPhase = phase }
@@ -185,6 +192,38 @@ final class LoopDriver: TimerTarget {
             for user in users { user.checkDeadlines(now: now.nanoseconds) }
         }
         metrics.usersActive = users.count
+        nextTick = now.nanoseconds + Self.tickInterval
+        loop.schedule(at: Instant(nanoseconds: nextTick), target: self, token: Self.tickToken)
+    }
+
+    /// The last phase is over: users keep their connections for the drain so replies and
+    /// broadcasts in flight still arrive, but start nothing new; then they stop. Without
+    /// delivery tracking the drain ends as soon as no user awaits a reply.
+    private func beginDraining(_ now: Instant) {
+        guard state == .running, scenario.options.drain > 0 else {
+            beginStopping(now)
+            return
+        }
+        state = .draining
+        drainDeadline = now.nanoseconds + scenario.options.drain
+        for (key, waiters) in barrierWaiters {
+            barrierWaiters[key] = nil
+            for w in waiters { w.drain() }
+        }
+        for user in users { user.drain() }
+        drainTick(now)
+    }
+
+    private func drainTick(_ now: Instant) {
+        let awaiting = users.contains { $0.awaitsReply }
+        if now.nanoseconds >= drainDeadline || (!awaiting && !tracksDelivery) {
+            beginStopping(now)
+            return
+        }
+        if now.nanoseconds - lastSweep >= Self.sweepInterval {
+            lastSweep = now.nanoseconds
+            for user in users { user.checkDeadlines(now: now.nanoseconds) }
+        }
         loop.schedule(at: now.advanced(by: Self.tickInterval), target: self, token: Self.tickToken)
     }
 
@@ -236,7 +275,7 @@ final class LoopDriver: TimerTarget {
 
     /// Stops every user now (end of run, lost lease, abort) and finishes once they have closed.
     func beginStopping(_ now: Instant) {
-        guard state == .running || state == .waiting else { return }
+        guard state == .running || state == .waiting || state == .draining else { return }
         state = .stopping
         stopDeadline = now.nanoseconds + scenario.options.closeTimeout
         for user in users.reversed() { stopUser(user) }

@@ -14,7 +14,7 @@ final class LoopMetrics {
         case errorProtocolViolation, errorConnectionLost, errorClosedByServer
         case errorExpectTimeout, errorExpectMismatch, errorIsolation, errorSendFailed, errorBarrierTimeout
         case deliveryReceived, deliveryDuplicated, deliveryOutOfOrder, deliveryMissing
-        case barrierReleases, iterations
+        case barrierReleases, iterations, expectUnanswered
 
         var name: String {
             switch self {
@@ -45,6 +45,7 @@ final class LoopMetrics {
             case .deliveryMissing: return "delivery.missing"
             case .barrierReleases: return "barrier.releases"
             case .iterations: return "iterations"
+            case .expectUnanswered: return "expect.unanswered"
             }
         }
     }
@@ -60,6 +61,8 @@ final class LoopMetrics {
         /// Offsets of barrier release instants from the named instant (µs), and of users' sends.
         let barrierRelease = HistogramRecorder()
         let barrierSend = HistogramRecorder()
+        /// How late the loop ran scheduled work (its ticks, paced sends), µs.
+        let generatorLag = HistogramRecorder()
         /// Gauges as the interval ended (written at the swap).
         var connectionsOpen: Int64 = 0
         var connectionsPeak: Int64 = 0
@@ -117,6 +120,7 @@ final class LoopMetrics {
     var measures: [HistogramRecorder] { active.measures }
     var barrierRelease: HistogramRecorder { active.barrierRelease }
     var barrierSend: HistogramRecorder { active.barrierSend }
+    var generatorLag: HistogramRecorder { active.generatorLag }
 
     /// Ends the interval on the loop: stamps the gauges into the active buffer and makes it the
     /// retired one. The caller must have drained the retired buffer since the last swap.
@@ -142,6 +146,7 @@ final class LoopMetrics {
         for (i, name) in measureNames.enumerated() { set.histograms[name] = buffer.measures[i].drainCompact() }
         let release = buffer.barrierRelease.drainCompact(), send = buffer.barrierSend.drainCompact()
         if !release.isEmpty { set.histograms["barrier_release"] = release }
+        set.histograms["generator_lag"] = buffer.generatorLag.drainCompact()
         if !send.isEmpty { set.histograms["barrier_send"] = send }
         set.gauges["connections.open"] = buffer.connectionsOpen
         set.gauges["connections.peak"] = buffer.connectionsPeak

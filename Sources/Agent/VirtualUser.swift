@@ -8,6 +8,8 @@ import WebSocket
 final class VirtualUser: WebSocketDelegate, TimerTarget {
     enum State: UInt8 {
         case idle, connecting, running, sleeping, pacing, expecting, expectingNone, atBarrier, closing, reconnecting, yielded, ended
+        /// The run is draining: connected, receiving, starting nothing new.
+        case parked
     }
 
     unowned(unsafe) let driver: LoopDriver
@@ -34,6 +36,8 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
     /// stays small.
     var extras: Extras?
     var stopRequested = false
+    /// The run is over and draining: finish the expect in progress, start nothing new.
+    var draining = false
     /// True once the user reached the end of its steps (as opposed to being stopped or failing).
     var completedScript = false
 
@@ -101,9 +105,36 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
         advance()
     }
 
-    /// Asks the user to stop: closes its connection gracefully, then it ends.
+    /// The run's last phase is over: keep the connection and let replies in flight arrive, but
+    /// start nothing new (no send, sleep, barrier or connect).
+    func drain() {
+        guard state != .ended, !draining else { return }
+        draining = true
+        switch state {
+        case .connecting:
+            stop()
+        case .expecting, .closing, .reconnecting, .ended:
+            break
+        default:
+            state = .parked
+        }
+    }
+
+    /// True while a reply is awaited: an expect in progress, or open-model expectations in flight.
+    var awaitsReply: Bool { state == .expecting || !(extras?.pending.isEmpty ?? true) }
+
+    /// Asks the user to stop: closes its connection gracefully, then it ends. Replies it still
+    /// awaited are counted as unanswered.
     func stop() {
         guard state != .ended else { return }
+        if !stopRequested {
+            var unanswered: Int64 = state == .expecting ? 1 : 0
+            if let extras, !extras.pending.isEmpty {
+                unanswered += Int64(extras.pending.count)
+                extras.pending.removeAll()
+            }
+            if unanswered > 0 { driver.metrics.add(.expectUnanswered, unanswered) }
+        }
         stopRequested = true
         switch state {
         case .connecting:
@@ -144,6 +175,10 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
             budget -= 1
             if stopRequested {
                 stop()
+                return
+            }
+            if draining {
+                state = .parked
                 return
             }
             switch driver.program.code[pc] {
@@ -253,7 +288,12 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
     func timerFired(token: UInt64, now instant: Instant) {
         guard token == timerGeneration else { return }
         switch state {
-        case .sleeping, .yielded, .pacing:
+        case .pacing:
+            // How late the loop got to a scheduled send: the generator's own lag.
+            driver.metrics.generatorLag.record(Swift.max(0, instant.nanoseconds - nextSendAt) / 1000)
+            state = .running
+            advance()
+        case .sleeping, .yielded:
             state = .running
             advance()
         case .expectingNone:

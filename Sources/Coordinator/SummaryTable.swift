@@ -29,7 +29,10 @@ public enum SummaryTable {
         }
         let sent = totals.counter("messages.sent"), received = totals.counter("messages.received")
         out += "\nmessages     sent \(sent) (\(Format.count(Double(sent) / seconds))/s, \(Format.bytes(totals.counter("bytes.sent")))), "
-        out += "received \(received) (\(Format.count(Double(received) / seconds))/s, \(Format.bytes(totals.counter("bytes.received"))))\n"
+        out += "received \(received) (\(Format.count(Double(received) / seconds))/s, \(Format.bytes(totals.counter("bytes.received"))))"
+        let unanswered = totals.counter("expect.unanswered")
+        if unanswered > 0 { out += ", \(unanswered) repl\(unanswered == 1 ? "y" : "ies") still awaited when the users stopped" }
+        out += "\n"
         let attempted = totals.counter("connections.attempted"), opened = totals.counter("connections.opened")
         out += "connections  opened \(opened) of \(attempted) attempted"
         if attempted > 0 { out += " (\(Format.percent(Double(opened) / Double(attempted))))" }

@@ -275,7 +275,7 @@ public enum HTMLReport {
 
     /// The latency the scenario measures itself (not connect), else connect.
     static func mainLatency(_ r: RunReport) -> String? {
-        r.latencyNames.first { !["connect", "barrier_release", "barrier_send"].contains($0) } ?? r.latencyNames.first
+        r.latencyNames.first { !MetricCatalog.builtInHistograms.contains($0) } ?? r.latencyNames.first
     }
 
     static func phaseBands(_ r: RunReport) -> [SVGChart.Band] {

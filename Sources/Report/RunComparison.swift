@@ -1,3 +1,4 @@
+import Scenario
 /// A run against a baseline: p99 latency of every latency metric both measured, throughput and
 /// error rate, each judged against the allowed regression.
 public struct RunComparison: Sendable {
@@ -49,7 +50,7 @@ public struct RunComparison: Sendable {
         // regression that only shows in the spike is worth seeing; the whole-run p99 is judged).
         for phase in current.phases {
             guard let c = phase.totals, let b = baseline.phases.first(where: { $0.name == phase.name })?.totals else { continue }
-            for name in names where !["connect", "barrier_release", "barrier_send"].contains(name) {
+            for name in names where !MetricCatalog.builtInHistograms.contains(name) {
                 guard let bl = b.latencies[name], let cl = c.latencies[name], bl.count > 0, cl.count > 0 else { continue }
                 rows.append(Self.latencyRow("p99(\(name)) [\(phase.name)]", bl.p99, cl.p99, judged: false, maxRegression))
             }

@@ -126,9 +126,10 @@ public struct RunReport: Sendable {
     public var agents: [Agent]
     public var barriers: [Barrier]
 
-    /// Latency metric names in a stable order: connect first, then the others by name.
+    /// Latency metric names in a stable order: connect first, then the others by name (the
+    /// generator's own lag is not a latency of the system under test).
     public var latencyNames: [String] {
-        totals.latencies.filter { $0.value.count > 0 }.keys.sorted { ($0 == "connect" ? "" : $0) < ($1 == "connect" ? "" : $1) }
+        totals.latencies.filter { $0.value.count > 0 && $0.key != MetricCatalog.generatorLag }.keys.sorted { ($0 == "connect" ? "" : $0) < ($1 == "connect" ? "" : $1) }
     }
 
     /// Messages received per second over the run.

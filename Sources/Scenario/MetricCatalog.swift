@@ -9,14 +9,18 @@ public enum MetricCatalog {
         "errors.expect_timeout", "errors.expect_mismatch", "errors.isolation_violation", "errors.send_failed",
         "errors.barrier_timeout",
         "delivery.received", "delivery.duplicated", "delivery.out_of_order", "delivery.missing",
-        "barrier.releases", "iterations",
+        "barrier.releases", "iterations", "expect.unanswered",
     ]
 
     /// Counters broken down further at run time ("errors.handshake_status.503").
     public static let breakdownPrefixes = ["errors.connect.", "errors.handshake_status.", "errors.protocol_violation.", "delivery.order."]
 
     /// Latency histograms every run may record, besides the scenario's own `measure` names.
-    public static let builtInHistograms = ["connect", "barrier_release", "barrier_send"]
+    public static let builtInHistograms = ["connect", "barrier_release", "barrier_send", generatorLag]
+
+    /// How late each agent's loops ran their scheduled work (µs): the generator's own health,
+    /// shown apart from the system's latencies.
+    public static let generatorLag = "generator_lag"
 
     /// The histograms `scenario` can record.
     public static func histograms(of scenario: Scenario) -> [String] {

@@ -160,7 +160,7 @@ extension ScenarioDecoder {
         guard let first = s.first, first.isLetter, s.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
             throw error(node, "a metric name is letters, digits and _, starting with a letter; found \"\(s)\"")
         }
-        let reserved = ["connect", "barrier_release", "barrier_send"]
+        let reserved = MetricCatalog.builtInHistograms
         guard !reserved.contains(s) else { throw error(node, "\"\(s)\" is a built-in metric name; choose another") }
         return s
     }

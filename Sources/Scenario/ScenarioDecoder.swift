@@ -182,7 +182,23 @@ struct ScenarioDecoder {
         var options = RunOptions()
         if let e = top["options"] {
             let m = try mapping(e.value, allowed: ["connect_timeout", "max_connecting", "close_timeout", "on_agent_loss",
-                                                   "max_message_size", "local_addresses"], what: "options")
+                                                   "max_message_size", "local_addresses", "drain", "max_shortfall",
+                                                   "generator_limited"], what: "options")
+            if let x = m["drain"] { options.drain = try duration(x.value, what: "drain", allowZero: true) }
+            if let x = m["max_shortfall"] {
+                let t = try text(x.value, what: "max_shortfall")
+                guard t.hasSuffix("%"), let v = Double(t.dropLast()), v >= 0, v <= 100 else {
+                    throw error(x.value, "max_shortfall is a percentage of the planned load, such as 1% or 5%, found \"\(t)\"")
+                }
+                options.maxShortfall = v / 100
+            }
+            if let x = m["generator_limited"] {
+                let t = try text(x.value, what: "generator_limited")
+                guard let p = GeneratorLimitedPolicy(rawValue: t) else {
+                    throw error(x.value, "generator_limited is warn (the verdict says so) or fail (the run fails), found \"\(t)\"")
+                }
+                options.generatorLimited = p
+            }
             if let x = m["connect_timeout"] { options.connectTimeout = try duration(x.value, what: "connect_timeout") }
             if let x = m["close_timeout"] { options.closeTimeout = try duration(x.value, what: "close_timeout") }
             if let x = m["max_connecting"] { options.maxConnecting = try integer(x.value, what: "max_connecting", range: 1...100_000) }

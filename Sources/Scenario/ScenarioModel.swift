@@ -290,6 +290,14 @@ public enum AgentLossPolicy: String, Sendable {
     case abort
 }
 
+/// What a run whose generator was saturated in some seconds gets as its verdict.
+public enum GeneratorLimitedPolicy: String, Sendable {
+    /// Passes, with a warning in the verdict line.
+    case warn
+    /// Fails (exit 1): the load was not generated as planned.
+    case fail
+}
+
 /// Run-wide options.
 public struct RunOptions: Sendable, Equatable {
     /// Time allowed for TCP connect plus handshake.
@@ -303,6 +311,13 @@ public struct RunOptions: Sendable, Equatable {
     public var maxMessageSize: Int = 16 << 20
     /// Source addresses to spread connections over (more than 64k connections to one target).
     public var localAddresses: [String] = []
+    /// After the last phase, how long users keep their connections without starting anything
+    /// new, so replies and broadcasts still in flight arrive and are measured.
+    public var drain: Int64 = 2_000_000_000
+    /// The share of the planned load a phase may fall short by and still pass.
+    public var maxShortfall: Double = 0.01
+    /// What seconds in which an agent was saturated do to the verdict.
+    public var generatorLimited: GeneratorLimitedPolicy = .warn
 
     public init() {}
 }
