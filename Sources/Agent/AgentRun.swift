@@ -5,7 +5,7 @@ import WireProtocol
 /// A run an agent prepared or is running: its engine, the lease, the once-a-second stats and
 /// heartbeat, and the end (the last stats, then `finished`). Runs on the control loop, which
 /// load cannot starve: the engine's loops hand their measurements over without blocking it.
-final class AgentRun: LoadEvents {
+final class AgentRun: LoadEvents, TimerTarget {
     unowned let session: AgentSession
     let plan: RunPlan
     let agentIndex: Int
@@ -47,6 +47,27 @@ final class AgentRun: LoadEvents {
         startInstant = instant
         heard()
         engine.start(at: instant)
+        scheduleInterval()
+    }
+
+    /// Intervals end at whole seconds after the start, on the control loop's timer, so every
+    /// agent's second k covers the same stretch of run time (the loops swap within about a
+    /// millisecond of it).
+    private func scheduleInterval() {
+        guard let start = startInstant else { return }
+        session.host.loop.schedule(at: start.advanced(by: Int64(statsSecond + 1) * 1_000_000_000), target: self, token: 0)
+    }
+
+    func timerFired(token: UInt64, now: Instant) {
+        guard !collecting, !finishing, !engine.isFinished else { return }
+        collecting = true
+        engine.collect { [self] set, milestones in
+            collecting = false
+            timeline += milestones
+            session.send(.stats(runID: id, second: UInt32(statsSecond), metrics: set))
+            statsSecond += 1
+            if !finishing { scheduleInterval() }
+        }
     }
 
     /// Stops the load (the coordinator asked, or its lease ran out); the run then ends as usual.
@@ -73,18 +94,7 @@ final class AgentRun: LoadEvents {
             heartbeats = UInt64(seconds)
             session.send(.heartbeat(sequence: heartbeats))
         }
-        guard !collecting, !finishing else { return }
-        if engine.isFinished {
-            finish()
-        } else if statsSecond < seconds {
-            collecting = true
-            engine.collect { [self] set, milestones in
-                collecting = false
-                timeline += milestones
-                session.send(.stats(runID: id, second: UInt32(statsSecond), metrics: set))
-                statsSecond += 1
-            }
-        }
+        if !collecting && !finishing && engine.isFinished { finish() }
     }
 
     /// The engine is done: the last interval's stats, the timeline, and the agent is free.

@@ -71,6 +71,10 @@ public final class LoadEngine: LoadRunner, @unchecked Sendable {
     private var swapNotices: [@Sendable () -> Void] = []
     private var swapsOutstanding = 0
     private var collections: [(CompactMetricSet, [Int64]) -> Void] = []
+    /// Each loop's thread CPU and the process's CPU at the previous collection, and when it was.
+    private var loopCPU: [Int64] = []
+    private var processCPU: Int64 = ProcessUsage.cpuNanoseconds
+    private var lastCollection: Instant?
 
     /// An engine for agent `agent` of `plan`, with `loops` event loops (default: one per core),
     /// reporting to `events` on `controlLoop`.
@@ -95,6 +99,7 @@ public final class LoadEngine: LoadRunner, @unchecked Sendable {
     public func start(at instant: Instant) {
         // Precise timers (1 ns slack): starts, barrier releases and paced sends land on time.
         group.start(preciseTimers: true)
+        lastCollection = controlLoop.clock.now()
         drivers = group.loops.enumerated().map { i, loop in
             LoopDriver(loop: loop, engine: self, index: i, loopCount: group.loops.count, scenario: scenario,
                        slice: slice, program: program, clock: clock, seed: seed)
@@ -151,14 +156,36 @@ public final class LoadEngine: LoadRunner, @unchecked Sendable {
         guard swapsOutstanding == 0 else { return }
         var set = CompactMetricSet()
         var milestones: [Int64] = []
+        var cpu: [Int64] = []
         for driver in drivers {
             let retired = driver.metrics.retired
+            cpu.append(retired.threadCPU)
             set.merge(driver.metrics.drain(retired))
             milestones += driver.metrics.takeMilestones(retired)
         }
+        addResources(&set, loopCPU: cpu)
         let completion = collections.removeFirst()
         completion(set, milestones.sorted())
         if !collections.isEmpty { requestSwaps() }
+    }
+
+    /// The agent's own resources over the interval, and whether it was saturated: its loops'
+    /// and process's CPU, its memory, and the `generator.limited` flag (`GeneratorHealth`).
+    private func addResources(_ set: inout CompactMetricSet, loopCPU cpu: [Int64]) {
+        let now = controlLoop.clock.now()
+        let interval = lastCollection.map { $0.nanoseconds(to: now) } ?? 0
+        lastCollection = now
+        if loopCPU.count != cpu.count { loopCPU = cpu.map { _ in 0 } }
+        let deltas = zip(cpu, loopCPU).map { Swift.max(0, $0 - $1) }
+        loopCPU = cpu
+        let process = ProcessUsage.cpuNanoseconds
+        set.counters["agent.cpu_ms"] = Swift.max(0, process - processCPU) / 1_000_000
+        processCPU = process
+        set.counters["generator.loop_cpu_ms"] = deltas.reduce(0, +) / 1_000_000
+        set.gauges["agent.memory_bytes"] = ProcessUsage.residentBytes
+        let busiest = interval > 0 ? Double(deltas.max() ?? 0) / Double(interval) : 0
+        let lag = set.histograms[MetricCatalog.generatorLag].map { $0.isEmpty ? 0 : $0.values(atPercentiles: [99])[0] } ?? 0
+        if GeneratorHealth.isLimited(busiestLoopCPU: busiest, lagP99Micros: lag) { set.counters["generator.limited"] = 1 }
     }
 
     // MARK: Stopping

@@ -20,7 +20,9 @@ final class LoopDriver: TimerTarget {
     let metrics: LoopMetrics
     let clock: any TimeSource
     let seed: UInt64
-    let deliveryLatency: HistogramRecorder?
+    /// Index of the one-way delivery latency among the measures (looked up in the active buffer
+    /// on every record: a recorder kept across swaps would write into the retired buffer).
+    let deliveryLatency: Int?
     /// Facts the per-message path asks about, read once (not through the scenario's optionals).
     let isOpenModel: Bool
     let tracksDelivery: Bool
@@ -85,8 +87,7 @@ final class LoopDriver: TimerTarget {
         earlyWake = clock is SystemClock ? Nanoseconds.microseconds(200) : 0
         let metrics = LoopMetrics(measureNames: program.measureNames)
         self.metrics = metrics
-        let latencyIndex = scenario.delivery?.latencyMetric.flatMap { name in program.measureNames.firstIndex(of: name) }
-        deliveryLatency = latencyIndex.map { metrics.measures[$0] }
+        deliveryLatency = scenario.delivery?.latencyMetric.flatMap { name in program.measureNames.firstIndex(of: name) }
         maxConnecting = Swift.max(1, LoadSlice.evenShare(scenario.options.maxConnecting, part: index, of: loopCount))
         isOpenModel = scenario.model == .open
         tracksDelivery = scenario.delivery != nil
@@ -346,7 +347,7 @@ final class LoopDriver: TimerTarget {
     /// Ends this loop's interval: swaps its metric buffers and tells the control loop, which
     /// drains the retired buffer. Allocates nothing here (the notice is a prepared closure).
     func swapMetrics(notice: @escaping @Sendable () -> Void, controlLoop: EventLoop) {
-        metrics.swap()
+        metrics.swap(now: clock.now().nanoseconds, threadCPU: ThreadCPUClock.now())
         controlLoop.execute(notice)
     }
 }

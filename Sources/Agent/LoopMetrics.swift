@@ -14,7 +14,7 @@ final class LoopMetrics {
         case errorProtocolViolation, errorConnectionLost, errorClosedByServer
         case errorExpectTimeout, errorExpectMismatch, errorIsolation, errorSendFailed, errorBarrierTimeout
         case deliveryReceived, deliveryDuplicated, deliveryOutOfOrder, deliveryMissing
-        case barrierReleases, iterations, expectUnanswered
+        case barrierReleases, iterations, expectUnanswered, connectionsHeldMillis
 
         var name: String {
             switch self {
@@ -46,6 +46,7 @@ final class LoopMetrics {
             case .barrierReleases: return "barrier.releases"
             case .iterations: return "iterations"
             case .expectUnanswered: return "expect.unanswered"
+            case .connectionsHeldMillis: return "connections.held_ms"
             }
         }
     }
@@ -69,6 +70,8 @@ final class LoopMetrics {
         var usersActive: Int64 = 0
         /// Run time (ns) at each 1000th connection opened during the interval.
         var openMilestones: [Int64] = []
+        /// CPU time the loop's thread had used by the end of the interval (ns, cumulative).
+        var threadCPU: Int64 = 0
 
         init(measures: Int) {
             self.measures = (0..<measures).map { _ in HistogramRecorder() }
@@ -87,8 +90,11 @@ final class LoopMetrics {
     private var counters: UnsafeMutablePointer<Int64>
 
     /// Gauges: open connections now and the most open since the last swap.
-    var connectionsOpen = 0
+    private(set) var connectionsOpen = 0
     private var connectionsPeak = 0
+    /// Connection time held since the last change of `connectionsOpen` was accounted (ns).
+    private var heldSince: Int64 = 0
+    private var heldNanos: Int64 = 0
     var usersActive = 0
     /// Connections opened since the start (every 1000th is a milestone).
     var openedSinceStart = 0
@@ -107,12 +113,29 @@ final class LoopMetrics {
 
     func value(_ counter: Counter) -> Int64 { counters[counter.rawValue] }
 
+    /// Accounts the connection time held up to `now` (monotonic ns): the integral of open
+    /// connections over time, which the coordinator compares with the plan.
     @inline(__always)
-    func opened(runTime: Int64) {
+    private func accountHeld(_ now: Int64) {
+        if connectionsOpen > 0 { heldNanos &+= Int64(connectionsOpen) &* (now &- heldSince) }
+        heldSince = now
+    }
+
+    /// A connection opened at `now` (monotonic ns), `runTime` into the run.
+    @inline(__always)
+    func opened(now: Int64, runTime: Int64) {
+        accountHeld(now)
         connectionsOpen += 1
         if connectionsOpen > connectionsPeak { connectionsPeak = connectionsOpen }
         openedSinceStart += 1
         if openedSinceStart % 1000 == 0 { active.openMilestones.append(runTime) }
+    }
+
+    /// A connection that was open closed at `now`.
+    @inline(__always)
+    func closed(now: Int64) {
+        accountHeld(now)
+        connectionsOpen -= 1
     }
 
     /// Recorder of the `connect` histogram and of each `measure:` metric (active buffer).
@@ -122,9 +145,14 @@ final class LoopMetrics {
     var barrierSend: HistogramRecorder { active.barrierSend }
     var generatorLag: HistogramRecorder { active.generatorLag }
 
-    /// Ends the interval on the loop: stamps the gauges into the active buffer and makes it the
-    /// retired one. The caller must have drained the retired buffer since the last swap.
-    func swap() {
+    /// Ends the interval on the loop at `now`: stamps the gauges, the connection time held and
+    /// the thread's CPU into the active buffer and makes it the retired one. The caller must have
+    /// drained the retired buffer since the last swap.
+    func swap(now: Int64, threadCPU: Int64) {
+        accountHeld(now)
+        counters[Counter.connectionsHeldMillis.rawValue] &+= heldNanos / 1_000_000
+        heldNanos %= 1_000_000
+        active.threadCPU = threadCPU
         active.connectionsOpen = Int64(connectionsOpen)
         active.connectionsPeak = Int64(connectionsPeak)
         active.usersActive = Int64(usersActive)

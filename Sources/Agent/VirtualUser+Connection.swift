@@ -23,7 +23,7 @@ extension VirtualUser {
     func webSocketDidOpen(_ connection: WebSocketConnection) {
         let t = now
         driver.metrics.add(.connectionsOpened)
-        driver.metrics.opened(runTime: t - driver.runStart)
+        driver.metrics.opened(now: t, runTime: t - driver.runStart)
         driver.metrics.connect.record((t - connectStarted) / 1000)
         driver.userConnected(self)
         state = .running
@@ -40,7 +40,7 @@ extension VirtualUser {
         default: wasOpen = false
         }
         if wasOpen {
-            driver.metrics.connectionsOpen -= 1
+            driver.metrics.closed(now: now)
             driver.metrics.add(.connectionsClosed)
         }
         self.connection = nil

@@ -18,8 +18,8 @@ extension VirtualUser {
         case .duplicate: driver.metrics.add(.deliveryDuplicated)
         case .invalid: break
         }
-        if let recorder = driver.deliveryLatency, let field = driver.sentAtField, let sent = driver.integerField(field, in: payload) {
-            recorder.record(driver.wallMicros() - sent)
+        if let latency = driver.deliveryLatency, let field = driver.sentAtField, let sent = driver.integerField(field, in: payload) {
+            driver.metrics.measures[latency].record(driver.wallMicros() - sent)
         }
     }
 

@@ -24,7 +24,8 @@ public enum RunOutputs {
     public static func finish(_ results: RunResults, settings: OutputSettings) -> Int32 {
         let thresholds = results.evaluateThresholds()
         let verdict = results.verdict(thresholds)
-        Log.out(SummaryTable.render(results) + VerdictTable.render(thresholds, verdict: verdict, stoppedBy: results.abortingThreshold))
+        Log.out(SummaryTable.render(results) + VerdictTable.render(thresholds, verdict: verdict, stoppedBy: results.abortingThreshold,
+                                                                   conditions: results.conditions))
         let directory = settings.directory ?? "volley-results/\(safeName(results.scenario.name))-\(timestamp(results.startedAt))"
         let document = ResultsDocument.build(results, thresholds: thresholds, verdict: verdict)
         var written: [String] = []

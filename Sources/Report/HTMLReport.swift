@@ -52,7 +52,7 @@ public enum HTMLReport {
         if let reason = r.abortReason { detail += " · stopped early: \(reason)" }
         return """
         <section class="verdict \(r.verdict.status.rawValue)"><div class="word">\(word)</div>
-        <div><div class="detail">\(Markup.escape(detail))</div><div class="reason">\(Markup.escape(r.verdict.reason))</div></div>
+        <div><div class="detail">\(Markup.escape(detail))</div><div class="reason">\(Markup.escape(r.verdict.reason))</div>\(r.verdictWarnings.map { "<div class=\"reason\">warning: \(Markup.escape($0))</div>" }.joined())</div>
         <div class="exit">exit code \(r.verdict.exitCode)</div></section>
         """
     }
@@ -218,7 +218,34 @@ public enum HTMLReport {
             rows += "</tr>"
         }
         let m = main.map { " \($0)" } ?? ""
-        return section("Phases", table(["phase", "time", "connections", "rate", "sent", "received", "errors", "p50\(m)", "p99\(m)"], rows))
+        return section("Phases", table(["phase", "time", "connections", "rate", "sent", "received", "errors", "p50\(m)", "p99\(m)"], rows)) + delivery(r)
+    }
+
+    /// Each phase's delivered load against its plan; phases short by more than allowed in red.
+    static func delivery(_ r: RunReport) -> String {
+        let compared = r.phases.filter { $0.delivery != nil }
+        guard !compared.isEmpty else { return "" }
+        var rows = ""
+        for p in compared {
+            let d = p.delivery!
+            rows += "<tr class=\"\(d.passed ? "" : "bad")\"><td>\(Markup.escape(p.name))</td>"
+            rows += "<td class=\"num\">\(Format.count(d.plannedConnectionSeconds))</td><td class=\"num\">\(Format.count(d.heldConnectionSeconds))</td>"
+            rows += "<td class=\"num\">\(Format.percent(d.connectionShortfall))</td>"
+            if let planned = d.plannedMessages, let sent = d.sentMessages, let short = d.messageShortfall {
+                rows += "<td class=\"num\">\(Format.count(planned))</td><td class=\"num\">\(sent)</td><td class=\"num\">\(Format.percent(short))</td>"
+            } else {
+                rows += "<td></td><td></td><td></td>"
+            }
+            rows += "<td class=\"num\">\(Format.percent(d.allowedShortfall))</td><td>\(d.passed ? "as planned" : "SHORT")</td></tr>"
+        }
+        var note = ""
+        if !r.generatorLimitedSeconds.isEmpty {
+            note = "<p class=\"note bad\">The load generator was saturated (a loop at 95% of a core or more, or its scheduled work running over 10 ms late) in seconds "
+                + Markup.escape(r.generatorLimitedSeconds.prefix(30).map { String($0 + 1) }.joined(separator: ", "))
+                + (r.generatorLimitedSeconds.count > 30 ? ", …" : "") + ": latency measured then may be the generator's own.</p>"
+        }
+        return section("Delivered load against the plan", table(["phase", "planned connection-s", "held connection-s", "shortfall",
+                                                                  "planned messages", "sent", "shortfall", "allowed", ""], rows) + note)
     }
 
     static func agents(_ r: RunReport) -> String {

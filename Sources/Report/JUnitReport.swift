@@ -20,6 +20,30 @@ public enum JUnitReport {
                 cases.append("    <testcase \(attributes)>\n      <failure message=\"\(Markup.escape(message))\" type=\"threshold\">\(Markup.escape(message))</failure>\n    </testcase>")
             }
         }
+        for p in report.phases {
+            guard let d = p.delivery else { continue }
+            let name = "load delivered as planned [\(p.name)]"
+            let detail = "held \(Format.percent(1 - d.connectionShortfall)) of the planned connection time"
+                + (d.messageShortfall.map { ", sent \(Format.percent(1 - $0)) of the planned messages" } ?? "")
+                + " (shortfall allowed \(Format.percent(d.allowedShortfall)))"
+            if d.passed {
+                cases.append("    <testcase name=\"\(Markup.escape(name))\" classname=\"\(Markup.escape(className))\" time=\"0\">\n      <system-out>\(Markup.escape(detail))</system-out>\n    </testcase>")
+            } else {
+                failures += 1
+                cases.append("    <testcase name=\"\(Markup.escape(name))\" classname=\"\(Markup.escape(className))\" time=\"0\">\n      <failure message=\"\(Markup.escape(detail))\" type=\"shortfall\">\(Markup.escape(detail))</failure>\n    </testcase>")
+            }
+        }
+        let lost = report.agents.filter { $0.lostAt != nil }
+        if report.agents.count > 1 || !lost.isEmpty {
+            let name = "no agent lost"
+            if lost.isEmpty {
+                cases.append("    <testcase name=\"\(name)\" classname=\"\(Markup.escape(className))\" time=\"0\"/>")
+            } else {
+                failures += 1
+                let message = lost.map { "\($0.name) lost at \(Format.fixed($0.lostAt!, 1)) s\($0.lostReason.map { ": \($0)" } ?? "")" }.joined(separator: "; ")
+                cases.append("    <testcase name=\"\(name)\" classname=\"\(Markup.escape(className))\" time=\"0\">\n      <failure message=\"\(Markup.escape(message))\" type=\"lost-agent\">\(Markup.escape(message))</failure>\n    </testcase>")
+            }
+        }
         if report.verdict.status == .aborted {
             failures += 1
             let message = report.abortReason.map { "the run was aborted: \($0)" } ?? report.verdict.reason

@@ -13,13 +13,22 @@ public enum ResultsDocument {
         let thresholds = thresholds ?? results.evaluateThresholds()
         let verdict = verdict ?? results.verdict(thresholds)
         let totals = results.totals
+        let conditions = results.conditions
         var fields: [(key: String, value: JSONValue)] = [
             ("schema", .string(schema)),
             ("run", run(results)),
             ("verdict", .object([("status", .string(verdict.status.rawValue)), ("exit_code", .integer(Int64(verdict.exitCode))),
-                                 ("reason", .string(verdict.reason))])),
+                                 ("reason", .string(verdict.reason)),
+                                 ("failures", .array(conditions.failures.map { .string($0) })),
+                                 ("warnings", .array(conditions.warnings.map { .string($0) }))])),
             ("thresholds", .array(thresholds.map { threshold($0, aborting: results.abortingThreshold) })),
-            ("phases", phases(results)),
+            ("phases", phases(results, delivery: conditions)),
+            ("generator", .object([
+                ("limited_seconds", .array(conditions.generatorLimitedSeconds.map { .integer(Int64($0)) })),
+                ("policy", .string(conditions.generatorPolicy.rawValue)),
+                ("maximum_loop_cpu", .double(GeneratorHealth.maximumLoopCPU)),
+                ("maximum_lag_us", .integer(GeneratorHealth.maximumLagMicros)),
+            ])),
             ("totals", metrics(totals, full: true)),
             ("errors", errors(totals)),
             ("intervals", .array(results.series.seconds.map { second in
@@ -113,7 +122,7 @@ public enum ResultsDocument {
         }
     }
 
-    static func phases(_ r: RunResults) -> JSONValue {
+    static func phases(_ r: RunResults, delivery conditions: RunConditions) -> JSONValue {
         let s = r.scenario
         var start: Int64 = 0
         return .array(s.phases.map { p in
@@ -134,8 +143,26 @@ public enum ResultsDocument {
                 f.append(("measured_seconds", .double((measured * 1000).rounded() / 1000)))
                 f.append(("totals", metrics(r.series.total(seconds: window.seconds), full: false)))
             }
+            if let d = conditions.delivery.first(where: { $0.phase == p.name }) {
+                f.append(("delivery", delivery(d, allowed: conditions.maxShortfall)))
+            }
             return .object(f)
         })
+    }
+
+    /// A phase's delivered load against its plan.
+    static func delivery(_ d: PhaseDelivery, allowed: Double) -> JSONValue {
+        func r(_ v: Double) -> JSONValue { .double((v * 1000).rounded() / 1000) }
+        var f: [(key: String, value: JSONValue)] = [
+            ("from_second", .integer(Int64(d.seconds.lowerBound))), ("to_second", .integer(Int64(d.seconds.upperBound))),
+            ("planned_connection_seconds", r(d.plannedConnectionSeconds)), ("held_connection_seconds", r(d.heldConnectionSeconds)),
+            ("connection_shortfall", .double((d.connectionShortfall * 1e6).rounded() / 1e6)),
+        ]
+        if let planned = d.plannedMessages, let sent = d.sentMessages, let short = d.messageShortfall {
+            f += [("planned_messages", r(planned)), ("sent_messages", .integer(sent)), ("message_shortfall", .double((short * 1e6).rounded() / 1e6))]
+        }
+        f += [("allowed_shortfall", .double(allowed)), ("passed", .bool(d.shortfall <= allowed + 1e-12))]
+        return .object(f)
     }
 
     /// A metric set: counters, gauges, and histograms (summaries; `full` adds the HDR encoding).

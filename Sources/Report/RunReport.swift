@@ -64,6 +64,19 @@ public struct RunReport: Sendable {
         /// "5/s per connection", "1000/s in all", or nil.
         public var rate: String?
         public var totals: Metrics?
+        public var delivery: Delivery?
+    }
+
+    /// A phase's load against its plan (results.json `phases[].delivery`).
+    public struct Delivery: Sendable {
+        public var plannedConnectionSeconds: Double
+        public var heldConnectionSeconds: Double
+        public var connectionShortfall: Double
+        public var plannedMessages: Double?
+        public var sentMessages: Int64?
+        public var messageShortfall: Double?
+        public var allowedShortfall: Double
+        public var passed: Bool
     }
 
     public struct ThresholdRow: Sendable {
@@ -119,6 +132,11 @@ public struct RunReport: Sendable {
     public var abortReason: String?
     public var startSpreadMicros: Int64?
     public var verdict: Verdict
+    /// What besides thresholds failed the run, and what it warns about (results.json `verdict`).
+    public var verdictFailures: [String]
+    public var verdictWarnings: [String]
+    /// Seconds in which an agent's generator was saturated.
+    public var generatorLimitedSeconds: [Int]
     public var thresholds: [ThresholdRow]
     public var phases: [Phase]
     public var totals: Metrics
@@ -173,6 +191,9 @@ public struct RunReport: Sendable {
         } else {
             verdict = Verdict(status: status == "aborted" ? .aborted : .passed, reason: "no verdict recorded")
         }
+        verdictFailures = json["verdict"]?["failures"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        verdictWarnings = json["verdict"]?["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        generatorLimitedSeconds = json["generator"]?["limited_seconds"]?.arrayValue?.compactMap { $0.intValue.map { Int(clamping: $0) } } ?? []
         self.totals = try Self.metrics(totals, file: file, full: true)
         thresholds = (json["thresholds"]?.arrayValue ?? []).map { t in
             ThresholdRow(expression: t["expression"]?.stringValue ?? "?", phase: t["phase"]?.stringValue,
@@ -189,7 +210,8 @@ public struct RunReport: Sendable {
             phases.append(Phase(name: p["name"]?.stringValue ?? "", start: p["start_seconds"]?.doubleValue ?? 0,
                                 duration: p["duration_seconds"]?.doubleValue ?? 0, measured: p["measured_seconds"]?.doubleValue,
                                 connections: (p["connections"]?["from"]?.intValue ?? 0, p["connections"]?["to"]?.intValue ?? 0),
-                                rate: rate, totals: try p["totals"].map { (v) throws(ResultsFileError) in try Self.metrics(v, file: file, full: false) }))
+                                rate: rate, totals: try p["totals"].map { (v) throws(ResultsFileError) in try Self.metrics(v, file: file, full: false) },
+                                delivery: p["delivery"].map(Self.delivery)))
         }
         self.phases = phases
         var intervals: [Interval] = []
@@ -212,6 +234,15 @@ public struct RunReport: Sendable {
                     loopReleaseSpreadMicros: b["loop_release_spread_us"]?.doubleValue, sendSpreadMicros: b["send_spread_us"]?.doubleValue,
                     slowestLoopSendCostMicros: b["slowest_loop_send_cost_us"]?.doubleValue)
         }
+    }
+
+    static func delivery(_ d: JSONValue) -> Delivery {
+        Delivery(plannedConnectionSeconds: d["planned_connection_seconds"]?.doubleValue ?? 0,
+                 heldConnectionSeconds: d["held_connection_seconds"]?.doubleValue ?? 0,
+                 connectionShortfall: d["connection_shortfall"]?.doubleValue ?? 0,
+                 plannedMessages: d["planned_messages"]?.doubleValue, sentMessages: d["sent_messages"]?.intValue,
+                 messageShortfall: d["message_shortfall"]?.doubleValue, allowedShortfall: d["allowed_shortfall"]?.doubleValue ?? 0.01,
+                 passed: d["passed"]?.boolValue ?? true)
     }
 
     /// A `{counters, gauges, histograms}` object; `full` decodes each histogram's `hdr` encoding.

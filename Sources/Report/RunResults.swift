@@ -53,9 +53,23 @@ public struct RunResults: Sendable {
         ThresholdEvaluator.evaluate(scenario, series: series, runSeconds: duration)
     }
 
+    /// What besides the thresholds decides the verdict: lost agents, the load delivered against
+    /// the plan, generator-limited seconds.
+    public var conditions: RunConditions {
+        var c = RunConditions()
+        c.lostAgents = agents.compactMap { a in
+            a.lostAt.map { "\(a.name) at \(Format.fixed($0, 1)) s\(a.lostReason.map { ": \($0)" } ?? "")" }
+        }
+        c.delivery = LoadDelivery.evaluate(scenario, series: series, runSeconds: duration)
+        c.maxShortfall = scenario.options.maxShortfall
+        c.generatorPolicy = scenario.options.generatorLimited
+        c.generatorLimitedSeconds = series.counterSeries("generator.limited").filter { $0.value > 0 }.map(\.second)
+        return c
+    }
+
     /// The verdict, given the thresholds' results.
     public func verdict(_ thresholds: [ThresholdResult]) -> Verdict {
-        Verdict.decide(results: thresholds, abortReason: abortReason, abortingThreshold: abortingThreshold)
+        Verdict.decide(results: thresholds, abortReason: abortReason, abortingThreshold: abortingThreshold, conditions: conditions)
     }
 }
 

@@ -39,10 +39,13 @@ public struct Verdict: Sendable, Equatable {
     }
 
     /// The verdict of a run: `abortReason` is why it stopped early (nil when it ran to the end),
-    /// `abortingThreshold` the threshold that stopped it, if one did. A run a person or the
-    /// agent policy stopped is aborted whatever its thresholds say, since its figures cover
-    /// only part of the plan; a run a threshold stopped has failed.
-    public static func decide(results: [ThresholdResult], abortReason: String?, abortingThreshold: ThresholdResult? = nil) -> Verdict {
+    /// `abortingThreshold` the threshold that stopped it, if one did; `conditions` what else
+    /// keeps a run from passing. A run a person or the agent policy stopped is aborted whatever
+    /// its thresholds say, since its figures cover only part of the plan; a run a threshold
+    /// stopped has failed; a run that lost an agent, fell short of its planned load, or (by
+    /// policy) was limited by its own generator has failed even when every threshold held.
+    public static func decide(results: [ThresholdResult], abortReason: String?, abortingThreshold: ThresholdResult? = nil,
+                              conditions: RunConditions = RunConditions()) -> Verdict {
         if let abortReason, abortingThreshold == nil {
             return Verdict(status: .aborted, reason: "aborted: \(abortReason)")
         }
@@ -50,12 +53,13 @@ public struct Verdict: Sendable, Equatable {
         if let aborting = abortingThreshold, !failed.contains(where: { $0.threshold == aborting.threshold }) {
             failed.insert(aborting, at: 0)
         }
-        guard !failed.isEmpty else {
+        let warnings = conditions.warnings.isEmpty ? "" : " (warning: \(conditions.warnings.joined(separator: "; ")))"
+        guard !failed.isEmpty || !conditions.failures.isEmpty else {
             let n = results.count
-            return Verdict(status: .passed, reason: n == 0 ? "passed (no thresholds)" : "passed: \(n) threshold\(n == 1 ? "" : "s") held")
+            return Verdict(status: .passed, reason: (n == 0 ? "passed (no thresholds)" : "passed: \(n) threshold\(n == 1 ? "" : "s") held") + warnings)
         }
-        var reason = "failed: " + failed.map(\.summary).joined(separator: "; ")
+        var reason = "failed: " + (failed.map(\.summary) + conditions.failures).joined(separator: "; ")
         if let aborting = abortingThreshold { reason += " (run stopped early by \(aborting.threshold.label))" }
-        return Verdict(status: .failed, reason: reason)
+        return Verdict(status: .failed, reason: reason + warnings)
     }
 }

@@ -15,9 +15,24 @@ public enum VerdictTable {
         """
     }
 
-    /// One line per threshold (✓/✗, expression, scope, observed, limit), then the verdict.
-    public static func render(_ results: [ThresholdResult], verdict: Verdict, stoppedBy: ThresholdResult? = nil) -> String {
+    /// One line per threshold (✓/✗, expression, scope, observed, limit), the load delivered
+    /// against the plan when it fell short or the generator was saturated, then the verdict.
+    public static func render(_ results: [ThresholdResult], verdict: Verdict, stoppedBy: ThresholdResult? = nil,
+                              conditions: RunConditions = RunConditions()) -> String {
         var out = ""
+        if !conditions.shortPhases.isEmpty || !conditions.generatorLimitedSeconds.isEmpty {
+            out += "\nload delivered against the plan:\n"
+            for d in conditions.delivery {
+                out += "  \(d.shortfall <= conditions.maxShortfall + 1e-12 ? "✓" : "✗") \(Format.left(d.phase, 14)) connections \(Format.percent(1 - d.connectionShortfall))"
+                if let m = d.messageShortfall { out += ", messages \(Format.percent(1 - m))" }
+                out += " of plan\n"
+            }
+            if !conditions.generatorLimitedSeconds.isEmpty {
+                out += "  ! generator-limited in \(conditions.generatorLimitedSeconds.count) second\(conditions.generatorLimitedSeconds.count == 1 ? "" : "s"): "
+                out += conditions.generatorLimitedSeconds.prefix(12).map { String($0 + 1) }.joined(separator: ", ")
+                out += conditions.generatorLimitedSeconds.count > 12 ? ", …\n" : "\n"
+            }
+        }
         if !results.isEmpty {
             let width = Swift.max(24, (results.map(\.threshold.label.count).max() ?? 0) + 2)
             out += "\nthresholds:\n"

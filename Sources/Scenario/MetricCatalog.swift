@@ -10,6 +10,7 @@ public enum MetricCatalog {
         "errors.barrier_timeout",
         "delivery.received", "delivery.duplicated", "delivery.out_of_order", "delivery.missing",
         "barrier.releases", "iterations", "expect.unanswered",
+        "connections.held_ms", "agent.cpu_ms", "generator.loop_cpu_ms", "generator.limited",
     ]
 
     /// Counters broken down further at run time ("errors.handshake_status.503").
@@ -44,5 +45,18 @@ public enum MetricCatalog {
     /// True when `name` is a counter a run can record.
     public static func isCounter(_ name: String) -> Bool {
         counters.contains(name) || breakdownPrefixes.contains { name.hasPrefix($0) && name.count > $0.count }
+    }
+}
+
+/// When an agent counts as the bottleneck of its own run in a second (a "generator-limited"
+/// second): a loop busy nearly all the time, or scheduled work running late.
+public enum GeneratorHealth {
+    /// A loop using at least this share of a core.
+    public static let maximumLoopCPU = 0.95
+    /// Ticks and paced sends running this late at the 99th percentile (µs).
+    public static let maximumLagMicros: Int64 = 10_000
+
+    public static func isLimited(busiestLoopCPU: Double, lagP99Micros: Int64) -> Bool {
+        busiestLoopCPU >= maximumLoopCPU || lagP99Micros > maximumLagMicros
     }
 }

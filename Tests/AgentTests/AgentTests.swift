@@ -69,8 +69,8 @@ struct AgentTests {
         m.add(.errorRefused)
         m.add(named: "errors.handshake_status.403")
         m.measures[0].record(1500)
-        for i in 0..<4 { m.opened(runTime: Int64(i)) }
-        m.swap()
+        for i in 0..<4 { m.opened(now: 0, runTime: Int64(i)) }
+        m.swap(now: 0, threadCPU: 0)
         // The loop goes on counting into the other buffer while the reader drains.
         m.add(.messagesSent, 10)
         let first = m.drain(m.retired)
@@ -78,23 +78,39 @@ struct AgentTests {
         #expect(first.counter("errors.handshake_status.403") == 1)
         #expect(first.histograms["rtt"]?.totalCount == 1 && first.gauge("connections.open") == 4 && first.gauge("connections.peak") == 4)
         #expect(first.histograms["rtt"]?.values(atPercentiles: [50]) == [HDRHistogram.single(1500).value(atPercentile: 50)])
-        m.swap()
+        m.swap(now: 0, threadCPU: 0)
         let second = m.drain(m.retired)
         #expect(second.counter("messages.sent") == 10 && second.histograms["rtt"]?.totalCount == 0)
         #expect(second.gauge("connections.open") == 4 && second.counter("errors.refused") == 0)
         // The first buffer was emptied by its drain: a third interval starts from zero.
-        m.swap()
+        m.swap(now: 0, threadCPU: 0)
         let third = m.drain(m.retired)
         #expect(third.counter("messages.sent") == 0 && third.counters.isEmpty)
+    }
+
+    @Test("connection time held is the integral of open connections over time, carried across intervals")
+    func connectionTimeHeld() {
+        let m = LoopMetrics(measureNames: [])
+        let ms: Int64 = 1_000_000
+        m.opened(now: 0, runTime: 0)
+        m.opened(now: 0, runTime: 0)
+        m.closed(now: 500 * ms)
+        m.swap(now: 1000 * ms, threadCPU: 7)
+        let first = m.drain(m.retired)
+        #expect(first.counter("connections.held_ms") == 1500)      // 2 × 0.5 s + 1 × 0.5 s
+        #expect(m.retired.threadCPU == 7)                          // the thread CPU at the swap
+        m.opened(now: 1250 * ms, runTime: 0)
+        m.swap(now: 2000 * ms, threadCPU: 9)
+        #expect(m.drain(m.retired).counter("connections.held_ms") == 1750)   // 1 × 1 s + 1 × 0.75 s
     }
 
     @Test("every 1000th connection opened is a milestone, taken with the interval it fell in")
     func milestones() {
         let m = LoopMetrics(measureNames: [])
-        for i in 1...2500 { m.opened(runTime: Int64(i)) }
-        m.swap()
+        for i in 1...2500 { m.opened(now: 0, runTime: Int64(i)) }
+        m.swap(now: 0, threadCPU: 0)
         #expect(m.takeMilestones(m.retired) == [1000, 2000])
-        m.swap()
+        m.swap(now: 0, threadCPU: 0)
         #expect(m.takeMilestones(m.retired).isEmpty)
     }
 }

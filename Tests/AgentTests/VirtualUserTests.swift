@@ -69,7 +69,7 @@ final class UserHarness {
 
     /// Ends the loop's interval and drains it, as the agent does once a second.
     func interval() -> CompactMetricSet {
-        driver.metrics.swap()
+        driver.metrics.swap(now: embedded.now.nanoseconds, threadCPU: 0)
         return driver.metrics.drain(driver.metrics.retired)
     }
 }

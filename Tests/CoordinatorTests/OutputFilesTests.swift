@@ -42,6 +42,7 @@ struct OutputFilesTests {
             set.add(100, to: "messages.sent")
             set.add(98, to: "messages.received")
             set.add(second == 1 ? 2 : 0, to: "errors.expect_timeout")
+            set.add(10_000, to: "connections.held_ms")        // 10 connections held all second
             set.gauges["connections.open"] = 10
             series.merge(set, at: second)
         }
@@ -128,11 +129,12 @@ struct OutputFilesTests {
         let reader = JUnitReader()
         parser.delegate = reader
         #expect(parser.parse(), "\(parser.parserError.map { "\($0)" } ?? "")\n\(xml)")
-        #expect(reader.suites.first?["tests"] == "5")
+        #expect(reader.suites.first?["tests"] == "6")
         #expect(reader.suites.first?["failures"] == "2")
         #expect(reader.suites.first?["name"] == "junit <&> \"quoted\"")
         #expect(reader.cases.map(\.name) == ["p99(rtt) < 1us", "errors_expect_timeout == 0", "rate(messages.sent) > 50/s",
-                                             "count(rtt) == 200 [steady]", "connect_success > 99%"])
+                                             "count(rtt) == 200 [steady]", "connect_success > 99%", "load delivered as planned [steady]"])
+        #expect(reader.cases[5].failure == nil)
         #expect(reader.cases[1].failure == "errors_expect_timeout == 0: observed 2, limit == 0")
         #expect(reader.cases[2].failure == nil)
         #expect(reader.properties["run"] == "r&1")

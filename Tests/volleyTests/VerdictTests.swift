@@ -50,12 +50,12 @@ struct VerdictTests {
         #expect(r.failedThresholds == ["rate(messages.received) < 1/s"])
         #expect((r.root["verdict"] as? [String: Any])?["exit_code"] as? Int == 1)
         let files = try FileManager.default.contentsOfDirectory(atPath: run.outputDirectory).sorted()
-        #expect(files == ["connect.hlog", "junit.xml", "report.html", "results.json", "rtt.hlog", "series.csv"])
+        #expect(files == ["connect.hlog", "generator_lag.hlog", "junit.xml", "report.html", "results.json", "rtt.hlog", "series.csv"])
 
         #if canImport(FoundationXML)
         let xml = try XMLDocument(contentsOf: URL(fileURLWithPath: run.outputDirectory + "/junit.xml"), options: [])
         let cases = try xml.nodes(forXPath: "//testcase")
-        #expect(cases.count == 4)
+        #expect(cases.count == 5)     // four thresholds and the load delivered in the phase "main"
         let failures = try xml.nodes(forXPath: "//testcase/failure")
         #expect(failures.count == 1)
         #expect((failures.first as? XMLElement)?.attribute(forName: "message")?.stringValue?.hasPrefix("rate(messages.received) < 1/s: observed ") == true)
