@@ -35,6 +35,8 @@ final class LoopDriver: TimerTarget {
     private var start = Instant(nanoseconds: 0)
     private(set) var users: [VirtualUser] = []
     private var stopping: [ObjectIdentifier: VirtualUser] = [:]
+    /// Users to stop when the whole loop stops, newest first, taken `stopSlice` at a time.
+    private var pendingStops: [VirtualUser] = []
     private var created = 0
     /// Users that ran their script to the end: they count toward the planned number and are not
     /// replaced (users that failed are replaced, so the offered load holds).
@@ -72,6 +74,10 @@ final class LoopDriver: TimerTarget {
     static let beginToken: UInt64 = 1
     static let tickToken: UInt64 = 0
     static let arrivalsToken: UInt64 = 2
+    static let stopSliceToken: UInt64 = 3
+    /// Users stopped per loop iteration: closing thousands of connections at once would hold
+    /// the loop (and its hand-offs) for a long time.
+    static let stopSlice = 500
 
     init(loop: EventLoop, engine: LoadEngine, index: Int, loopCount: Int, scenario: Scenario, slice: LoadSlice,
          program: Program, clock: any TimeSource, seed: UInt64) {
@@ -136,6 +142,10 @@ final class LoopDriver: TimerTarget {
             handOffArrivals()
             return
         }
+        if token == Self.stopSliceToken {
+            stopNextSlice()
+            return
+        }
         switch state {
         case .running:
             if token == Self.beginToken && !began {
@@ -148,8 +158,9 @@ final class LoopDriver: TimerTarget {
         case .draining:
             drainTick(now)
         case .stopping:
-            if stopping.isEmpty && users.isEmpty || now.nanoseconds >= stopDeadline {
-                for user in Array(stopping.values) + users { user.stop() }
+            if stopping.isEmpty && users.isEmpty && pendingStops.isEmpty || now.nanoseconds >= stopDeadline {
+                for user in Array(stopping.values) + users + pendingStops { user.stop() }
+                pendingStops.removeAll()
                 finish()
                 return
             }
@@ -179,7 +190,7 @@ final class LoopDriver: TimerTarget {
         let target = Swift.max(0, targetUsers(at: t) - completed)
         currentTarget = target
         if users.count > target {
-            for _ in 0..<(users.count - target) { stopUser(users[users.count - 1]) }
+            for _ in 0..<Swift.min(users.count - target, Self.stopSlice) { stopUser(users[users.count - 1]) }
         } else if users.count < target && now.nanoseconds >= backoffUntil {
             let room = Swift.max(0, maxConnecting - connecting)
             var sharing = CoreSharing(start: now)
@@ -279,12 +290,23 @@ final class LoopDriver: TimerTarget {
         guard state == .running || state == .waiting || state == .draining else { return }
         state = .stopping
         stopDeadline = now.nanoseconds + scenario.options.closeTimeout
-        for user in users.reversed() { stopUser(user) }
+        pendingStops = users
+        stopNextSlice()
         for (key, waiters) in barrierWaiters {
             barrierWaiters[key] = nil
             for w in waiters { w.released(at: now.nanoseconds, timedOut: false) }
         }
         loop.schedule(at: now.advanced(by: Self.tickInterval), target: self, token: Self.tickToken)
+    }
+
+    /// Stops the next `stopSlice` users (newest first); the rest wait for the next iteration.
+    private func stopNextSlice() {
+        for _ in 0..<Swift.min(Self.stopSlice, pendingStops.count) {
+            let user = pendingStops.removeLast()
+            if user.state != .ended { stopUser(user) }   // one may have ended on its own meanwhile
+        }
+        // Due just after now: the loop serves its descriptors before the next slice.
+        if !pendingStops.isEmpty { loop.schedule(at: clock.now().advanced(by: 1), target: self, token: Self.stopSliceToken) }
     }
 
     private func finish() {
@@ -332,7 +354,7 @@ final class LoopDriver: TimerTarget {
                 barrierWaiters[key] = waiters.filter { $0 !== user }
             }
         }
-        if state == .stopping && stopping.isEmpty && users.isEmpty { finish() }
+        if state == .stopping && stopping.isEmpty && users.isEmpty && pendingStops.isEmpty { finish() }
     }
 
     private func nextRandom() -> UInt64 {

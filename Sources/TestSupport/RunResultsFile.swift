@@ -59,8 +59,14 @@ public struct RunResultsFile {
     /// Whether every failed threshold is a latency one: tests run on shared, loaded machines that
     /// cannot promise a p99, while counts and error rates must hold anywhere.
     public var failedOnlyOnLatency: Bool {
-        thresholds.allSatisfy { ($0["passed"] as? Bool) == true || ($0["unit"] as? String) == "us" }
+        verdictFailures.isEmpty && thresholds.allSatisfy { ($0["passed"] as? Bool) == true || ($0["unit"] as? String) == "us" }
     }
+
+    /// What besides thresholds failed the run (lost agents, load short of the plan).
+    public var verdictFailures: [String] { (root["verdict"] as? [String: Any])?["failures"] as? [String] ?? [] }
+
+    /// The verdict's one-line reason.
+    public var verdictReason: String { (root["verdict"] as? [String: Any])?["reason"] as? String ?? "" }
 
     /// run.start_spread_us, when measured.
     public var startSpreadMicros: Int64? { ((root["run"] as? [String: Any])?["start_spread_us"] as? NSNumber)?.int64Value }

@@ -247,6 +247,50 @@ struct VirtualUserTests {
         #expect(h.dialer.peers.count == 100)
     }
 
+    @Test("the end of the run stops users a slice at a time, so the loop answers in between; every connection is closed")
+    func massCloseInSlices() throws {
+        let h = try UserHarness("""
+        target: ws://127.0.0.1:9/
+        phases: [{ duration: 1s, connections: 1200 }]
+        options: { drain: 0s }
+        steps: [connect, { sleep: 1h }]
+        """)
+        h.embedded.advance(by: Nanoseconds.milliseconds(300))
+        h.acceptAll()
+        h.acceptAll()     // the last 200 start as the first handshakes complete (max_connecting 1000)
+        #expect(h.driver.users.count == 1200 && h.driver.connecting == 0)
+        h.driver.beginStopping(h.embedded.now)
+        // One loop iteration stops one slice; the rest wait for the next iterations.
+        #expect(h.driver.users.count == 1200 - LoopDriver.stopSlice)
+        h.embedded.advance(by: 1)
+        #expect(h.driver.users.count == 1200 - 2 * LoopDriver.stopSlice)
+        h.embedded.advance(by: 1)
+        #expect(h.driver.users.isEmpty)
+        _ = h.peers.map { h.frames($0) }
+        #expect(h.closes == 1200)
+    }
+
+    @Test("a delivery latency recorded after a swap lands in the new interval")
+    func deliveryLatencyAcrossSwaps() throws {
+        let h = try UserHarness("""
+        target: ws://127.0.0.1:9/
+        phases: [{ duration: 60s, connections: 1 }]
+        delivery: { sender: from, sequence: seq, sent_at: at }
+        steps: [connect, { sleep: 1h }]
+        """)
+        h.acceptAll()
+        let peer = h.peers[0]
+        let now = (h.embedded.clock.wallNanoseconds()) / 1000
+        peer.send(text: "{\"from\":\"a\",\"seq\":1,\"at\":\(now - 1500)}")
+        h.embedded.run()
+        #expect(h.interval().histograms["delivery"]?.totalCount == 1)
+        peer.send(text: "{\"from\":\"a\",\"seq\":2,\"at\":\(now - 700)}")
+        h.embedded.run()
+        let second = h.interval()
+        #expect(second.histograms["delivery"]?.totalCount == 1 && second.histograms["delivery"]?.exactMax == 700)
+        #expect(second.counter("delivery.received") == 1)
+    }
+
     @Test("barrier arrivals are counted on the loop and handed to the agent once per loop iteration")
     func barrierArrivalsBatched() throws {
         let h = try UserHarness("""

@@ -70,7 +70,7 @@ struct ClusterTests {
         CollisionChecks.privateCollision(try run("private-collision"), users: 1000, agents: 3)
     }
 
-    @Test("an agent killed with SIGKILL mid-run is reported lost; the run finishes with the others")
+    @Test("an agent killed with SIGKILL mid-run is reported lost; the run finishes with the others and fails: its load was not delivered")
     func agentKilled() throws {
         let target = try TargetProcess()
         defer { target.stop() }
@@ -83,7 +83,9 @@ struct ClusterTests {
         agents[1].kill()
         let result = coordinator.wait(timeout: 60)
         let r = try RunResultsFile(path: dir + "/results.json")
-        #expect(result.status == 0 || (result.status == 1 && r.failedOnlyOnLatency), "\(result.stderr)")
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(r.verdict == "failed" && r.verdictReason.contains("1 agent lost"), "\(r.verdictReason)")
+        #expect(r.verdictFailures.contains { $0.contains("delivered") }, "the lost agent's share is a shortfall too: \(r.verdictFailures)")
         #expect(result.stderr.contains("lost at"))
         let lost = r.agents.filter { ($0["lost"] as? Bool) == true }
         #expect(lost.count == 1)
