@@ -85,6 +85,9 @@ public enum HTMLReport {
             if t.abortOnFail { notes.append("abort on fail") }
             if t.stoppedRun { notes.append("stopped the run") }
             if t.line > 0 { notes.append("line \(t.line)") }
+            if let failed = t.failedSeconds, !failed.isEmpty {
+                notes.append("failed in second\(failed.count == 1 ? "" : "s") " + failed.prefix(20).map { String($0 + 1) }.joined(separator: ", ") + (failed.count > 20 ? ", …" : ""))
+            }
             rows += "<tr class=\"\(t.passed ? "ok" : "bad")\"><td><span class=\"pill \(t.passed ? "ok" : "bad")\">\(t.passed ? "pass" : "fail")</span></td>"
             rows += "<td class=\"mono\">\(Markup.escape(t.expression))</td><td>\(Markup.escape(t.phase ?? "whole run"))</td>"
             rows += "<td class=\"num\">\(Markup.escape(t.observedText))</td><td class=\"num\">\(Markup.escape("\(t.comparison) \(t.limitText)"))</td>"

@@ -93,6 +93,11 @@ public enum ResultsDocument {
             ("line", .integer(Int64(t.line))),
             ("column", .integer(Int64(t.column))),
         ]
+        if let j = r.seconds {
+            f.append(("seconds", .object([("required_share", .double(j.required)), ("judged", .integer(Int64(j.judged))),
+                                          ("held", .integer(Int64(j.held))),
+                                          ("failed_seconds", .array(j.failedSeconds.map { .integer(Int64($0)) }))])))
+        }
         if let aborting, aborting.threshold == t {
             f.append(("stopped_run", .object([("observed", aborting.observed.map { .double($0) } ?? .null),
                                               ("observed_text", .string(aborting.observedText))])))

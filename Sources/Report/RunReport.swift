@@ -92,6 +92,8 @@ public struct RunReport: Sendable {
         public var abortOnFail: Bool
         public var stoppedRun: Bool
         public var line: Int
+        /// Judged per second: the seconds (from 0) it failed in.
+        public var failedSeconds: [Int]? = nil
         /// "p99(rtt) < 100ms [spike]".
         public var label: String { phase.map { "\(expression) [\($0)]" } ?? expression }
     }
@@ -201,7 +203,8 @@ public struct RunReport: Sendable {
                          limit: t["limit"]?.doubleValue ?? 0, limitText: t["limit_text"]?.stringValue ?? "",
                          observed: t["observed"]?.doubleValue, observedText: t["observed_text"]?.stringValue ?? "",
                          passed: t["passed"]?.boolValue ?? false, abortOnFail: t["abort_on_fail"]?.boolValue ?? false,
-                         stoppedRun: t["stopped_run"] != nil, line: Int(t["line"]?.intValue ?? 0))
+                         stoppedRun: t["stopped_run"] != nil, line: Int(t["line"]?.intValue ?? 0),
+                         failedSeconds: t["seconds"].map { $0["failed_seconds"]?.arrayValue?.compactMap { $0.intValue.map { Int(clamping: $0) } } ?? [] })
         }
         var phases: [Phase] = []
         for p in json["phases"]?.arrayValue ?? [] {

@@ -8,15 +8,23 @@ public struct ThresholdResult: Sendable, Equatable {
     /// when there was nothing to measure.
     public var observed: Double?
     public var passed: Bool
+    /// For a threshold judged second by second: how the seconds went.
+    public var seconds: SecondsJudgement?
 
-    public init(threshold: Threshold, observed: Double?, passed: Bool) {
+    public init(threshold: Threshold, observed: Double?, passed: Bool, seconds: SecondsJudgement? = nil) {
         self.threshold = threshold
         self.observed = observed
         self.passed = passed
+        self.seconds = seconds
     }
 
-    /// The observed figure as people read it ("12.3ms", "0.52%", "1.20k/s", "0"), or why there is none.
+    /// The observed figure as people read it ("12.3ms", "0.52%", "1.20k/s", "0"), or why there is
+    /// none; for a threshold judged per second, the share of seconds it held in.
     public var observedText: String {
+        if let seconds {
+            guard seconds.judged > 0 else { return "no second measured" }
+            return "held in \(Format.percent(seconds.share)) of \(seconds.judged) s"
+        }
         guard let observed else { return threshold.quantity.metric.map { "no \($0) measurements" } ?? "nothing measured" }
         return ThresholdEvaluator.describe(observed, threshold.quantity.unit)
     }
@@ -25,6 +33,27 @@ public struct ThresholdResult: Sendable, Equatable {
     public var summary: String {
         "\(threshold.label): \(observedText) (limit \(threshold.comparison.rawValue) \(ThresholdEvaluator.describe(threshold.limit, threshold.quantity.unit)))"
     }
+}
+
+/// How a threshold judged second by second went: the seconds judged (those with something
+/// measured), the ones it held in, and which failed.
+public struct SecondsJudgement: Sendable, Equatable {
+    /// The share of seconds it must hold in.
+    public var required: Double
+    public var judged: Int
+    public var held: Int
+    /// The seconds (from 0) in which it failed.
+    public var failedSeconds: [Int]
+
+    public init(required: Double, judged: Int, held: Int, failedSeconds: [Int]) {
+        self.required = required
+        self.judged = judged
+        self.held = held
+        self.failedSeconds = failedSeconds
+    }
+
+    public var share: Double { judged > 0 ? Double(held) / Double(judged) : 0 }
+    public var passed: Bool { judged > 0 && share >= required - 1e-12 }
 }
 
 /// Evaluates thresholds on merged measurements.
@@ -68,13 +97,38 @@ public enum ThresholdEvaluator {
     public static func evaluate(_ scenario: Scenario, series: IntervalSeries, runSeconds: Double) -> [ThresholdResult] {
         let totals = series.total
         var phaseTotals: [String: MetricSet] = [:]
+        let planned = 0..<Swift.max(0, Int((Double(scenario.duration) / 1e9).rounded(.up)))
         return scenario.thresholds.map { t in
-            guard let phase = t.phase, let window = PhaseWindow(phase, in: scenario) else {
-                return evaluate(t, in: totals, seconds: runSeconds)
+            var result: ThresholdResult
+            var scope = planned
+            if let phase = t.phase, let window = PhaseWindow(phase, in: scenario) {
+                if phaseTotals[phase] == nil { phaseTotals[phase] = series.total(seconds: window.seconds) }
+                result = evaluate(t, in: phaseTotals[phase]!, seconds: window.measuredLength(runSeconds: runSeconds))
+                scope = window.seconds
+            } else {
+                result = evaluate(t, in: totals, seconds: runSeconds)
             }
-            if phaseTotals[phase] == nil { phaseTotals[phase] = series.total(seconds: window.seconds) }
-            return evaluate(t, in: phaseTotals[phase]!, seconds: window.measuredLength(runSeconds: runSeconds))
+            if let share = t.secondsShare {
+                let judgement = judgeSeconds(t, share: share, series: series, seconds: scope.clamped(to: 0..<Swift.max(0, Int(runSeconds.rounded(.up)))))
+                result.seconds = judgement
+                result.passed = judgement.passed
+            }
+            return result
         }
+    }
+
+    /// Judges `threshold` on each second of `range` on its own (seconds with nothing to measure
+    /// are not judged).
+    public static func judgeSeconds(_ threshold: Threshold, share: Double, series: IntervalSeries, seconds range: Range<Int>) -> SecondsJudgement {
+        var judged = 0, held = 0
+        var failed: [Int] = []
+        for second in series.seconds where range.contains(second) {
+            let r = evaluate(threshold, in: series[second], seconds: 1)
+            guard r.observed != nil else { continue }
+            judged += 1
+            if r.passed { held += 1 } else { failed.append(second) }
+        }
+        return SecondsJudgement(required: share, judged: judged, held: held, failedSeconds: failed)
     }
 
     /// A figure in a unit, as reports print it.
@@ -127,6 +181,8 @@ public struct ThresholdMonitor: Sendable {
     private let watched: [Threshold]
     private var phaseTotals: [String: MetricSet] = [:]
     private var totals = MetricSet()
+    /// Per second-judged threshold (by index in `watched`): the seconds it failed in so far.
+    private var failedSeconds: [Int: Int] = [:]
 
     public init(scenario: Scenario) {
         self.scenario = scenario
@@ -144,19 +200,37 @@ public struct ThresholdMonitor: Sendable {
             guard let window = PhaseWindow(phase, in: scenario), window.seconds.contains(second) else { continue }
             phaseTotals[phase, default: MetricSet()].merge(interval)
         }
+        for (i, t) in watched.enumerated() where t.secondsShare != nil {
+            if let phase = t.phase, let window = PhaseWindow(phase, in: scenario), !window.seconds.contains(second) { continue }
+            let r = ThresholdEvaluator.evaluate(t, in: interval, seconds: 1)
+            if r.observed != nil && !r.passed { failedSeconds[i, default: 0] += 1 }
+        }
     }
 
-    /// The first watched threshold that fails on what was recorded by `elapsed` seconds. A threshold is checked once its grace period has passed since
-    /// the start of its scope (the run or its phase); one with nothing measured yet waits.
+    /// The first watched threshold that fails on what was recorded by `elapsed` seconds. A threshold is checked once its grace has passed since
+    /// the start of its scope (the run or its phase); one with nothing measured yet waits. A
+    /// threshold judged per second fails once it failed in more seconds than its share allows
+    /// over the whole scope: it can no longer pass.
     public func failing(elapsed: Double) -> ThresholdResult? {
-        for t in watched {
+        for (i, t) in watched.enumerated() {
             let grace = Double(t.abortGrace) / 1e9
+            let window = t.phase.flatMap { PhaseWindow($0, in: scenario) }
+            let scopeStart = window?.start ?? 0
+            guard elapsed >= scopeStart + grace else { continue }
+            if let share = t.secondsShare {
+                let scope = window.map { Double($0.seconds.count) } ?? (Double(scenario.duration) / 1e9).rounded(.up)
+                let failed = failedSeconds[i] ?? 0
+                if Double(failed) > (1 - share) * scope + 1e-9 {
+                    return ThresholdResult(threshold: t, observed: nil, passed: false,
+                                           seconds: SecondsJudgement(required: share, judged: failed, held: 0, failedSeconds: []))
+                }
+                continue
+            }
             let result: ThresholdResult
-            if let phase = t.phase, let window = PhaseWindow(phase, in: scenario) {
-                guard elapsed >= window.start + grace, let set = phaseTotals[phase] else { continue }
+            if let phase = t.phase, let window {
+                guard let set = phaseTotals[phase] else { continue }
                 result = ThresholdEvaluator.evaluate(t, in: set, seconds: Swift.min(elapsed, window.end) - window.start)
             } else {
-                guard elapsed >= grace else { continue }
                 result = ThresholdEvaluator.evaluate(t, in: totals, seconds: elapsed)
             }
             if result.observed != nil && !result.passed { return result }

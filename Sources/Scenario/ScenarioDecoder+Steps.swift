@@ -170,7 +170,15 @@ extension ScenarioDecoder {
         case let .scalar(s, quoted):
             return ThresholdSource(text: s, line: node.line, column: node.column + (quoted ? 1 : 0))
         case .mapping:
-            let m = try mapping(node, allowed: ["threshold", "phase", "abort_on_fail", "grace"], what: "a threshold")
+            let m = try mapping(node, allowed: ["threshold", "phase", "abort_on_fail", "grace", "seconds"], what: "a threshold")
+            var share: Double?
+            if let e = m["seconds"] {
+                let t = try text(e.value, what: "seconds")
+                guard t.hasSuffix("%"), let v = Double(t.dropLast()), v > 0, v <= 100 else {
+                    throw error(e.value, "seconds is the share of the run's seconds in which the threshold must hold, such as 99% or 99.9%, found \"\(t)\"")
+                }
+                share = v / 100
+            }
             guard let t = m["threshold"] else { throw error(node, "expected \"threshold: EXPRESSION\", e.g. threshold: p99(rtt) < 100ms") }
             let abort = try m["abort_on_fail"].map { (e) throws(ScenarioError) in try bool(e.value, what: "abort_on_fail") } ?? false
             let grace = try m["grace"].map { (e) throws(ScenarioError) in try duration(e.value, what: "grace", allowZero: true) } ?? 0
@@ -179,8 +187,10 @@ extension ScenarioDecoder {
             }
             var quoted = false
             if case let .scalar(_, q) = t.value.value { quoted = q }
-            return ThresholdSource(text: try text(t.value, what: "the threshold expression"), line: t.value.line,
-                                   column: t.value.column + (quoted ? 1 : 0), abortOnFail: abort, abortGrace: grace, phase: phase)
+            var source = ThresholdSource(text: try text(t.value, what: "the threshold expression"), line: t.value.line,
+                                         column: t.value.column + (quoted ? 1 : 0), abortOnFail: abort, abortGrace: grace, phase: phase)
+            source.secondsShare = share
+            return source
         default:
             throw error(node, "expected a threshold such as \"p99(rtt) < 100ms\", found \(node.kindDescription)")
         }

@@ -252,6 +252,8 @@ public struct ThresholdSource: Sendable, Equatable {
     public var abortGrace: Int64
     /// The phase it applies to, with where that name was written.
     public var phase: (name: String, line: Int, column: Int)?
+    /// `seconds: 99%`: judged per second, passing when it holds in this share of them.
+    public var secondsShare: Double?
 
     public init(text: String, line: Int, column: Int, abortOnFail: Bool = false, abortGrace: Int64 = 0,
                 phase: (name: String, line: Int, column: Int)? = nil) {
@@ -265,7 +267,7 @@ public struct ThresholdSource: Sendable, Equatable {
 
     public static func == (a: ThresholdSource, b: ThresholdSource) -> Bool {
         a.text == b.text && a.line == b.line && a.column == b.column && a.abortOnFail == b.abortOnFail
-            && a.abortGrace == b.abortGrace && a.phase?.name == b.phase?.name
+            && a.abortGrace == b.abortGrace && a.phase?.name == b.phase?.name && a.secondsShare == b.secondsShare
     }
 }
 

@@ -69,6 +69,9 @@ public struct Threshold: Sendable, Equatable {
     public var abortOnFail: Bool
     /// Nanoseconds from the start before an abort-on-fail threshold is checked.
     public var abortGrace: Int64
+    /// Judged second by second: passes when it holds in at least this share of the seconds
+    /// (`seconds: 99%`), as a service level objective is scored; nil: judged on the whole scope.
+    public var secondsShare: Double?
     public var line: Int
     public var column: Int
 
@@ -85,8 +88,17 @@ public struct Threshold: Sendable, Equatable {
         self.column = column
     }
 
-    /// The threshold as a label: the expression, and the phase when scoped.
-    public var label: String { phase.map { "\(text) [\($0)]" } ?? text }
+    /// The threshold as a label: the expression, the share of seconds when judged per second,
+    /// and the phase when scoped.
+    public var label: String {
+        let seconds = secondsShare.map { " in \(Self.percent($0)) of seconds" } ?? ""
+        return text + seconds + (phase.map { " [\($0)]" } ?? "")
+    }
+
+    static func percent(_ share: Double) -> String {
+        let p = share * 100
+        return (p == p.rounded() ? String(Int(p)) : String(p)) + "%"
+    }
 }
 
 /// Reads threshold expressions; errors point at the offending token.
@@ -144,8 +156,10 @@ public struct ThresholdParser {
         let valueText = scanner.rest.trimmingCharacters(in: " ")
         guard !valueText.isEmpty else { throw fail(valueStart, "expected a value after \"\(comparison.rawValue)\"") }
         let limit = try value(valueText, for: quantity, at: valueStart, fail: fail)
-        return Threshold(text: text, quantity: quantity, comparison: comparison, limit: limit, phase: nil,
-                         abortOnFail: source.abortOnFail, abortGrace: source.abortGrace, line: source.line, column: source.column)
+        var threshold = Threshold(text: text, quantity: quantity, comparison: comparison, limit: limit, phase: nil,
+                                  abortOnFail: source.abortOnFail, abortGrace: source.abortGrace, line: source.line, column: source.column)
+        threshold.secondsShare = source.secondsShare
+        return threshold
     }
 
     /// Checks a phase name given with a threshold.

@@ -163,3 +163,62 @@ struct LatencyRangesTests {
         #expect(LatencyRanges(zeros).ranges.map { [$0.lower, $0.upper, $0.count] } == [[0, 2, 5]])
     }
 }
+
+@Suite("Thresholds judged second by second")
+struct SecondsThresholdTests {
+    static func scenario(_ threshold: String) throws -> Scenario {
+        try ScenarioLoader.load(source: """
+        target: ws://127.0.0.1:1/
+        phases: [{ name: soak, duration: 100s, connections: 1 }]
+        steps: [connect, { send: x }, { expect: { contains: x, measure: rtt } }]
+        thresholds:
+          - \(threshold)
+        """, file: "s.yaml") { (_) throws(ScenarioError) -> Feeder? in nil }
+    }
+
+    /// 100 seconds of round trips around 10 ms, with the seconds in `spikes` at 500 ms.
+    static func series(spikes: Set<Int>) -> IntervalSeries {
+        var series = IntervalSeries()
+        for second in 0..<100 {
+            var set = MetricSet()
+            var h = HDRHistogram()
+            for _ in 0..<50 { h.record(spikes.contains(second) ? 500_000 : 10_000) }
+            set.merge(h, into: "rtt")
+            series.merge(set, at: second)
+        }
+        return series
+    }
+
+    @Test("two bad seconds in a hundred: 98% of the seconds held; a 99% objective fails and names them, 98% passes")
+    func shareOfSeconds() throws {
+        let series = Self.series(spikes: [41, 42])
+        let strict = try Self.scenario("{ threshold: 'p99(rtt) < 100ms', seconds: 99% }")
+        let r = try #require(ThresholdEvaluator.evaluate(strict, series: series, runSeconds: 100).first)
+        #expect(!r.passed && r.seconds?.judged == 100 && r.seconds?.held == 98 && r.seconds?.failedSeconds == [41, 42])
+        #expect(r.observedText == "held in 98.0% of 100 s")
+        #expect(r.threshold.label == "p99(rtt) < 100ms in 99% of seconds")
+        let lenient = try Self.scenario("{ threshold: 'p99(rtt) < 100ms', seconds: 98% }")
+        #expect(ThresholdEvaluator.evaluate(lenient, series: series, runSeconds: 100).first?.passed == true)
+        // Judged on the whole run, two bad seconds (2% of the samples) flip the plain p99 to failed.
+        let plain = try Self.scenario("'p99(rtt) < 100ms'")
+        #expect(ThresholdEvaluator.evaluate(plain, series: series, runSeconds: 100).first?.passed == false)
+    }
+
+    @Test("abort_on_fail on a per-second objective stops the run only once it can no longer pass")
+    func abortWhenHopeless() throws {
+        let scenario = try Self.scenario("{ threshold: 'p99(rtt) < 100ms', seconds: 98%, abort_on_fail: true }")
+        let series = Self.series(spikes: [3, 4, 5])
+        var monitor = ThresholdMonitor(scenario: scenario)
+        var stoppedAt: Int?
+        for second in 0..<10 {
+            monitor.record(series[second], second: second)
+            if monitor.failing(elapsed: Double(second + 1)) != nil { stoppedAt = second; break }
+        }
+        #expect(stoppedAt == 5)     // 2 bad seconds of 100 are allowed; the third cannot be
+    }
+
+    @Test("seconds takes a share, located when wrong")
+    func badShare() {
+        #expect(throws: ScenarioError.self) { try Self.scenario("{ threshold: 'p99(rtt) < 100ms', seconds: often }") }
+    }
+}
