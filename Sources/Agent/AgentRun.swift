@@ -20,6 +20,10 @@ final class AgentRun: LoadEvents, TimerTarget {
     private var finishing = false
     private var heartbeats: UInt64 = 0
     private var timeline: [Int64] = []
+    /// Delivery tracking's ledger, kept from the end of the load until the coordinator's book.
+    private var ledger: DeliveryLedger?
+    /// How long the agent waits for the coordinator's book of senders before finishing without.
+    static let bookTimeout = Nanoseconds.seconds(30)
 
     var id: String { plan.runID }
 
@@ -97,17 +101,45 @@ final class AgentRun: LoadEvents, TimerTarget {
         if !collecting && !finishing && engine.isFinished { finish() }
     }
 
-    /// The engine is done: the last interval's stats, the timeline, and the agent is free.
+    /// The engine is done: the last interval's stats; with delivery tracking, the senders to the
+    /// coordinator, whose book of every sender comes back for the completeness count; then the
+    /// timeline, and the agent is free.
     private func finish() {
         finishing = true
         engine.collect { [self] set, milestones in
             timeline += milestones
             if !set.isEmpty { session.send(.stats(runID: id, second: UInt32(statsSecond), metrics: set)) }
-            session.send(.finished(runID: id, timeline: timeline.sorted()))
             engine.shutdown()
-            session.host.logRun("run \(id) finished")
-            session.runEnded()
+            guard let ledger = engine.deliveryLedger else {
+                sendFinished()
+                return
+            }
+            self.ledger = ledger
+            session.send(.deliverySenders(runID: id, groups: ledger.receiverGroups, senders: ledger.senderSummaries))
+            let loop = session.host.loop
+            loop.schedule(after: Self.bookTimeout) { [weak self] in
+                guard let self, self.ledger != nil else { return }
+                Log.error("volley agent: run \(id): no book of senders from the coordinator within 30 s; finishing without completeness")
+                self.ledger = nil
+                sendFinished()
+            }
         }
+    }
+
+    /// The coordinator's book of every sender in this agent's receivers' groups.
+    func receiveBook(_ senders: [SenderSummary]) {
+        guard let ledger else { return }
+        self.ledger = nil
+        let delivery = plan.scenario.delivery
+        let totals = ledger.completeness(book: senders, settle: delivery?.settle ?? 0, includesSender: delivery?.includesSender ?? true)
+        session.send(.deliveryTotals(runID: id, groups: totals))
+        sendFinished()
+    }
+
+    private func sendFinished() {
+        session.send(.finished(runID: id, timeline: timeline.sorted()))
+        session.host.logRun("run \(id) finished")
+        session.runEnded()
     }
 
     /// The coordinator went away: stop the load and release the engine once it has finished.

@@ -103,6 +103,8 @@ public final class AgentSession: WireChannelDelegate, TimerTarget {
             run.heard()
             run.engine.releaseBarrier(barrier: Int(barrier), generation: Int(generation),
                                       at: clock.monotonicInstant(atWall: at), timedOut: timedOut)
+        case let (.running(run), .deliveryBook(runID, senders)) where runID == run.id:
+            run.receiveBook(senders)
         case let (.running(run), .stop(reason)):
             host.logRun("run \(run.id) stopped by the coordinator: \(reason)")
             run.stop()

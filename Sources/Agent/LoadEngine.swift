@@ -33,6 +33,8 @@ public protocol LoadRunner: AnyObject {
     var actualStart: Instant? { get }
     /// Stops the loops' threads (after the run has finished).
     func shutdown()
+    /// What delivery tracking learned (after `shutdown`); nil without delivery tracking.
+    var deliveryLedger: DeliveryLedger? { get }
 }
 
 /// What the engine's loops tell the agent, delivered on the control loop.
@@ -205,6 +207,13 @@ public final class LoadEngine: LoadRunner, @unchecked Sendable {
 
     public func shutdown() {
         group.stopAndJoin()
+    }
+
+    public var deliveryLedger: DeliveryLedger? {
+        guard scenario.delivery != nil else { return nil }
+        var ledger = DeliveryLedger()
+        for driver in drivers { ledger.merge(driver.deliveryLedger) }
+        return ledger
     }
 
     // MARK: Barriers

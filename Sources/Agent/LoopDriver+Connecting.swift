@@ -31,6 +31,7 @@ extension LoopDriver {
             options.headers = scenario.headers.map { ($0.name, $0.value.renderString(&context)) }
             storeRandom(of: user)
         }
+        if tracksDelivery { user.joinDeliveryGroup(url: url) }
         let (socket, connected) = try engine.dialer.dial(address, from: local)
         return try WebSocketConnection.connect(socket: socket, connected: connected, peer: address, url: url, on: loop,
                                                options: options, delegate: user)
@@ -94,7 +95,10 @@ extension LoopDriver {
     }
 
     /// Wall-clock microseconds, corrected to the coordinator's clock in a cluster run.
-    func wallMicros() -> Int64 { (clock.wallNanoseconds() + engine.clockOffset) / 1000 }
+    func wallMicros() -> Int64 { wallNanos() / 1000 }
+
+    /// Wall-clock nanoseconds on the coordinator's clock: comparable across agents.
+    func wallNanos() -> Int64 { clock.wallNanoseconds() + engine.clockOffset }
 
     func integerField(_ name: String, in payload: UnsafeRawBufferPointer) -> Int64? {
         var key = name

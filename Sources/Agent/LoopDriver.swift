@@ -30,6 +30,8 @@ final class LoopDriver: TimerTarget {
     let sentAtField: String?
     /// Distinct order fingerprints counted by this loop (capped: beyond it they count as "other").
     var fingerprints = Set<UInt64>()
+    /// What delivery tracking learned from this loop's users, for the end-of-run accounting.
+    var deliveryLedger = DeliveryLedger()
 
     private(set) var state = RunState.waiting
     private var start = Instant(nanoseconds: 0)
@@ -130,6 +132,10 @@ final class LoopDriver: TimerTarget {
         guard earlyWake > 0 else { return }
         while clock.now() < instant {}
     }
+
+    /// True once the run is over here (draining or stopping): users closing now leave at the
+    /// end of the run, not mid-run.
+    var isEnding: Bool { state == .draining || state == .stopping || state == .finished }
 
     /// The run's start on this loop's clock, in nanoseconds.
     var runStart: Int64 { start.nanoseconds }

@@ -13,6 +13,7 @@ extension VirtualUser {
         unmanaged._withUnsafeGuaranteedRef { step in
             let bytes = driver.render(step.payload, for: self, seq: seq + 1, nowMicros: wallMicros)
             extras.preparedLength = bytes.count
+            if driver.tracksDelivery { extras.preparedKey = bytes.withUnsafeBytes { driver.deliveryKey($0) } }
             extras.preparedFrame = bytes.withUnsafeBytes { connection.prepareFrame(step.binary ? .binary : .text, $0) }
         }
     }
@@ -28,6 +29,7 @@ extension VirtualUser {
         var sentAt: Int64?
         if let extras, let frame = extras.preparedFrame {
             extras.preparedFrame = nil
+            defer { extras.preparedKey = nil }
             seq += 1
             if let connection, connection.sendPrepared(frame) {
                 let t = now
@@ -36,6 +38,7 @@ extension VirtualUser {
                 driver.metrics.add(.bytesSent, Int64(extras.preparedLength))
                 driver.metrics.barrierSend.record(Swift.max(0, (t - instant) / 1000))
                 lastSendOrigin = instant
+                if let key = extras.preparedKey { noteSent(sender: key.sender, sequence: key.sequence) }
             } else {
                 driver.metrics.add(.errorSendFailed)
             }

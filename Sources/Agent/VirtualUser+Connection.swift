@@ -26,6 +26,7 @@ extension VirtualUser {
         driver.metrics.opened(now: t, runTime: t - driver.runStart)
         driver.metrics.connect.record((t - connectStarted) / 1000)
         driver.userConnected(self)
+        if driver.tracksDelivery { more.windowOpened = driver.wallNanos() }
         state = .running
         pc += 1
         advance()
@@ -44,6 +45,7 @@ extension VirtualUser {
             driver.metrics.add(.connectionsClosed)
         }
         self.connection = nil
+        if driver.tracksDelivery { endDeliveryWindow() }
         if state == .ended { return }
         if state == .closing || state == .reconnecting {
             if case let .protocolViolation(v) = outcome { count(.protocolViolation(v)) }

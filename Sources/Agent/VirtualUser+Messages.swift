@@ -42,6 +42,7 @@ extension VirtualUser {
             driver.metrics.add(.messagesSent)
             driver.metrics.add(.bytesSent, Int64(bytes.count))
             lastSendOrigin = origin
+            if driver.tracksDelivery { bytes.withUnsafeBytes { noteSent($0) } }
         } else {
             driver.metrics.add(.errorSendFailed)
         }

@@ -1,5 +1,6 @@
 import Net
 import Scenario
+import Stats
 import WebSocket
 
 /// One simulated client: runs the compiled script step by step on its loop's thread, driven by
@@ -64,6 +65,13 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
         /// FNV-1a over (sender, sequence) in arrival order, when the scenario fingerprints order.
         var orderHash: UInt64 = 0xcbf2_9ce4_8422_2325
         var orderedMessages = 0
+        /// Delivery tracking: the user's group (in its loop's ledger), its connected windows
+        /// (coordinator wall ns), the tracked messages it sent, and the prepared send's key.
+        var deliveryGroup: Int32 = -1
+        var windowOpened: Int64?
+        var windows: [(open: Int64, close: Int64, atRunEnd: Bool)] = []
+        var sentTally: SenderSummary?
+        var preparedKey: (sender: UInt64, sequence: Int64)?
 
         init(loopSlots: Int) { loopCounters = [Int64](repeating: 0, count: loopSlots) }
     }
@@ -127,6 +135,7 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
     /// awaited are counted as unanswered.
     func stop() {
         guard state != .ended else { return }
+        if driver.tracksDelivery { endDeliveryWindow() }
         if !stopRequested {
             var unanswered: Int64 = state == .expecting ? 1 : 0
             if let extras, !extras.pending.isEmpty {
@@ -158,6 +167,7 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
         timerGeneration &+= 1
         if let connection, connection.phase != .closed { connection.abort() }
         connection = nil
+        if driver.tracksDelivery { endDeliveryWindow() }
         flushDelivery()
         driver.userEnded(self, failed: failed, previous: previous)
     }
@@ -252,10 +262,12 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
                     continue
                 }
                 state = .closing
+                if driver.tracksDelivery { endDeliveryWindow() }
                 connection.close(code: CloseCode.normal, reason: "")
                 return
             case .reconnect:
                 if let connection, connection.phase == .open {
+                    if driver.tracksDelivery { endDeliveryWindow() }
                     state = .reconnecting
                     connection.close(code: CloseCode.normal, reason: "reconnecting")
                     return

@@ -39,6 +39,8 @@ final class AgentLink {
     var lostAt: Double?
     var lostReason: String?
     var timeline: [Int64] = []
+    /// Delivery accounting: the groups the agent's receivers were in, once it sent its senders.
+    var deliveryGroups: [String]?
     /// Control-plane bytes, kept when the channel goes away.
     var bytesReceived = 0
     var bytesSent = 0

@@ -20,6 +20,19 @@ extension RunCoordinator {
         }
     }
 
+    /// Once every agent still running has reported its senders, each gets the book of the
+    /// senders in its receivers' groups (from every agent), to count its receivers' completeness.
+    func sendDeliveryBooks() {
+        guard !deliveryBookSent else { return }
+        let running = links.filter { $0.state == .running }
+        guard !running.isEmpty, running.allSatisfy({ $0.deliveryGroups != nil }) else { return }
+        deliveryBookSent = true
+        for link in running {
+            let groups = Set(link.deliveryGroups ?? [])
+            link.channel?.send(.deliveryBook(runID: request.runID, senders: deliverySenders.filter { groups.contains($0.group) }))
+        }
+    }
+
     func results() -> RunResults {
         let duration = Double(startInstant.nanoseconds(to: endedAt ?? now)) / 1e9
         let starts = links.compactMap(\.actualStart)
@@ -40,6 +53,14 @@ extension RunCoordinator {
         // the n-th milestone in time order.
         results.connectionTimeline = links.flatMap(\.timeline).sorted().map { Double($0) / 1e9 }
         results.barriers = ledger.outcomes
+        if scenario.delivery != nil {
+            results.delivery = completeness.keys.sorted().map { completeness[$0]! }
+            // Expected and missing are counted once, at the end: they go into the last second.
+            let expected = results.delivery.reduce(Int64(0)) { $0 + $1.expected }
+            let missing = results.delivery.reduce(Int64(0)) { $0 + $1.missing }
+            let last = pipeline.merged.seconds.last ?? 0
+            results.series.merge(CompactMetricSet(counters: ["delivery.expected": expected, "delivery.missing": missing]), at: last)
+        }
         results.abortingThreshold = abortingThreshold
         return results
     }

@@ -35,6 +35,10 @@ public final class RunCoordinator: WireChannelDelegate, TimerTarget {
     var lastClockRefresh = Instant(nanoseconds: 0)
     var stageDeadline = Instant(nanoseconds: 0)
     var endedAt: Instant?
+    /// Delivery accounting: every sender the agents reported, and the groups' completeness.
+    var deliverySenders: [SenderSummary] = []
+    var deliveryBookSent = false
+    var completeness: [String: GroupCompleteness] = [:]
     /// Called with each second as it is handed on (progress, live views).
     public var onInterval: ((_ second: Int, _ metrics: MetricSet, _ agents: (live: Int, lost: Int)) -> Void)?
     /// Called with what the user should know as it happens (agents lost, the run stopping).
@@ -219,6 +223,12 @@ public final class RunCoordinator: WireChannelDelegate, TimerTarget {
             if let lead = ledger.lead(barrier: release.barrier, generation: release.generation) {
                 releaseLead.observe(readyMargin: release.readyMargin, lead: lead)
             }
+        case let (.running, .deliverySenders(id, groups, senders)) where id == request.runID:
+            link.deliveryGroups = groups
+            deliverySenders += senders
+            sendDeliveryBooks()
+        case let (.running, .deliveryTotals(id, groups)) where id == request.runID:
+            for g in groups { completeness[g.group, default: GroupCompleteness(group: g.group)].merge(g) }
         case let (.running, .finished(id, timeline)) where id == request.runID:
             link.state = .finished
             link.timeline = timeline
@@ -265,6 +275,7 @@ public final class RunCoordinator: WireChannelDelegate, TimerTarget {
         if scenario.options.onAgentLoss == .abort && stage == .running {
             abort("agent \(link.name) was lost (on_agent_loss: abort)")
         }
+        sendDeliveryBooks()
         handOnReadyIntervals()
         maybeFinish()
     }

@@ -41,9 +41,15 @@ public enum SummaryTable {
             out += "; \(1000 * results.connectionTimeline.count) open after \(Format.fixed(last, 2)) s"
         }
         out += "\n"
-        if totals.counter("delivery.received") > 0 || results.scenario.delivery != nil {
-            out += "delivery     received \(totals.counter("delivery.received")), missing \(totals.counter("delivery.missing")), "
-            out += "duplicated \(totals.counter("delivery.duplicated")), out of order \(totals.counter("delivery.out_of_order"))\n"
+        if results.scenario.delivery != nil {
+            let expected = totals.counter("delivery.expected"), missing = totals.counter("delivery.missing")
+            out += "delivery     \(expected - missing) of \(expected) expected received"
+            if expected > 0 { out += " (\(Format.percent(Double(expected - missing) / Double(expected))))" }
+            out += ", missing \(missing), duplicated \(totals.counter("delivery.duplicated")), out of order \(totals.counter("delivery.out_of_order"))"
+            out += " in \(results.delivery.count) group\(results.delivery.count == 1 ? "" : "s")\n"
+            for g in results.delivery.filter({ $0.missing > 0 }).sorted(by: { $0.missing > $1.missing }).prefix(5) {
+                out += "             group \(g.group): \(g.missing) of \(g.expected) missing (\(g.receivers) receivers, \(g.senders) senders)\n"
+            }
             if let order = totals.orderDivergence {
                 out += "order        \(order.receivers) receivers saw \(order.orders) distinct order\(order.orders == 1 ? "" : "s"); \(order.divergent) differ from the most common\n"
             }

@@ -41,6 +41,7 @@ public enum ResultsDocument {
             })),
             ("agents", .array(results.agents.map(agent))),
             ("barriers", .array(results.barriers.map(barrier))),
+            ("delivery", results.scenario.delivery == nil ? .null : delivery(results.delivery, totals: totals)),
             ("order", totals.orderDivergence.map { o in
                 JSONValue.object([("receivers", .integer(o.receivers)), ("distinct_orders", .integer(Int64(o.orders))),
                                   ("divergent_receivers", .integer(o.divergent))])
@@ -153,6 +154,23 @@ public enum ResultsDocument {
             }
             return .object(f)
         })
+    }
+
+    /// Delivery completeness: the run's totals and each group's (largest shortfall first).
+    static func delivery(_ groups: [GroupCompleteness], totals: MetricSet) -> JSONValue {
+        func group(_ g: GroupCompleteness) -> JSONValue {
+            .object([("group", .string(g.group)), ("receivers", .integer(g.receivers)), ("senders", .integer(g.senders)),
+                     ("expected", .integer(g.expected)), ("received", .integer(g.received)), ("missing", .integer(g.missing)),
+                     ("duplicated", .integer(g.duplicated))])
+        }
+        let sorted = groups.sorted { ($0.missing, $1.group) > ($1.missing, $0.group) }
+        return .object([
+            ("expected", .integer(groups.reduce(0) { $0 + $1.expected })), ("received", .integer(groups.reduce(0) { $0 + $1.received })),
+            ("missing", .integer(groups.reduce(0) { $0 + $1.missing })), ("duplicated", .integer(groups.reduce(0) { $0 + $1.duplicated })),
+            ("out_of_order", .integer(totals.counter("delivery.out_of_order"))),
+            ("groups", .array(sorted.prefix(1000).map(group))),
+            ("groups_total", .integer(Int64(groups.count))),
+        ])
     }
 
     /// A phase's delivered load against its plan.

@@ -31,6 +31,8 @@ public struct RunResults: Sendable {
     public var connectionTimeline: [Double] = []
     /// Every barrier generation's release, as measured.
     public var barriers: [BarrierOutcome] = []
+    /// Delivery completeness per group (with delivery tracking).
+    public var delivery: [GroupCompleteness] = []
 
     public init(scenario: Scenario, runID: String, startedAt: Double, duration: Double, status: Status,
                 abortReason: String? = nil, series: IntervalSeries, agents: [AgentResult], startSpreadMicros: Int64? = nil) {

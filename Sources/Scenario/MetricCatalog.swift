@@ -8,7 +8,7 @@ public enum MetricCatalog {
         "errors.protocol_violation", "errors.connection_lost", "errors.closed_by_server",
         "errors.expect_timeout", "errors.expect_mismatch", "errors.isolation_violation", "errors.send_failed",
         "errors.barrier_timeout",
-        "delivery.received", "delivery.duplicated", "delivery.out_of_order", "delivery.missing",
+        "delivery.received", "delivery.duplicated", "delivery.out_of_order", "delivery.missing", "delivery.expected",
         "barrier.releases", "iterations", "expect.unanswered",
         "connections.held_ms", "agent.cpu_ms", "generator.loop_cpu_ms", "generator.limited",
     ]

@@ -166,7 +166,8 @@ struct ScenarioDecoder {
 
         var delivery: DeliveryTracking?
         if let e = top["delivery"] {
-            let m = try mapping(e.value, allowed: ["sender", "sequence", "sent_at", "metric", "order"], what: "delivery")
+            let m = try mapping(e.value, allowed: ["sender", "sequence", "sent_at", "metric", "order", "group", "includes_sender", "settle"],
+                                what: "delivery")
             guard let sender = m["sender"], let sequence = m["sequence"] else {
                 throw error(e.value, "delivery needs \"sender: FIELD\" and \"sequence: FIELD\" (top-level JSON fields of received messages)")
             }
@@ -177,6 +178,9 @@ struct ScenarioDecoder {
                                         sequenceField: try text(sequence.value, what: "the sequence field"),
                                         sentAtField: sentAt, latencyMetric: metric,
                                         order: try m["order"].map { (x) throws(ScenarioError) in try bool(x.value, what: "order") } ?? false)
+            delivery?.group = try m["group"].map { (x) throws(ScenarioError) in try template(x.value, what: "the delivery group", columns: columns) }
+            if let x = m["includes_sender"] { delivery?.includesSender = try bool(x.value, what: "includes_sender") }
+            if let x = m["settle"] { delivery?.settle = try duration(x.value, what: "settle", allowZero: true) }
         }
 
         var options = RunOptions()

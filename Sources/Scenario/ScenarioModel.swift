@@ -284,6 +284,20 @@ public struct DeliveryTracking: Sendable, Equatable {
     /// Fingerprint each receiver's arrival order, so receivers that saw a different order can be
     /// counted (`delivery.order.*` counters).
     public var order: Bool = false
+    /// Which users share broadcasts: users whose group renders the same are one group. Nil: the
+    /// path of the URL each user connected to (`/rooms/lobby`; the query is not part of it).
+    public var group: Template?
+    /// Whether a sender receives its own messages (as volley target's rooms do).
+    public var includesSender: Bool = true
+    /// Messages sent in this last stretch before a receiver leaves mid-run are not expected of
+    /// it (they may still be in flight); at the end of the run the drain takes care of them.
+    public var settle: Int64 = 1_000_000_000
+
+    public static func == (a: DeliveryTracking, b: DeliveryTracking) -> Bool {
+        a.senderField == b.senderField && a.sequenceField == b.sequenceField && a.sentAtField == b.sentAtField
+            && a.latencyMetric == b.latencyMetric && a.order == b.order && a.group?.source == b.group?.source
+            && a.includesSender == b.includesSender && a.settle == b.settle
+    }
 }
 
 /// What to do when an agent is lost mid-run.

@@ -64,17 +64,40 @@ struct Members {
 }
 
 /// `/rooms/NAME`: every message goes to every member of the room (the sender included), on every worker.
+///
+/// Lossy on request, for testing what load tests count: a connection opened with
+/// `?drop_every=N` misses every Nth message delivered to it; with `?drop_after=M` its own
+/// messages after the M-th reach nobody; with `?mute=1` none of them do. Every delivery left out
+/// is counted in `volley_target_deliveries_dropped_total` (exact with one worker; with several,
+/// only this worker's members of the room are counted).
 final class RoomHandler: RouteHandler {
+    /// What a connection loses on purpose.
+    struct Loss {
+        var dropEvery = 0
+        var dropAfter = 0
+        var mute = false
+        var isLossless: Bool { dropEvery <= 0 && dropAfter <= 0 && !mute }
+    }
+
+    /// A lossy connection's rules and counts.
+    private struct LossState {
+        var rules: Loss
+        var delivered = 0
+        var sent = 0
+    }
+
     private var rooms: [String: Members] = [:]
     private var roomOf: [ObjectIdentifier: String] = [:]
+    private var losses: [ObjectIdentifier: LossState] = [:]
 
     static func roomName(_ path: String) -> String? {
         let name = String(path.dropFirst("/rooms/".count))
         return name.isEmpty || name.contains("/") ? nil : PercentCoding.decode(name)
     }
 
-    func register(_ connection: WebSocketConnection, room: String) {
+    func register(_ connection: WebSocketConnection, room: String, loss: Loss = Loss()) {
         roomOf[ObjectIdentifier(connection)] = room
+        if !loss.isLossless { losses[ObjectIdentifier(connection)] = LossState(rules: loss) }
     }
 
     override func joined(_ connection: WebSocketConnection) {
@@ -84,20 +107,39 @@ final class RoomHandler: RouteHandler {
 
     override func left(_ connection: WebSocketConnection) {
         guard let room = roomOf.removeValue(forKey: ObjectIdentifier(connection)) else { return }
+        losses[ObjectIdentifier(connection)] = nil
         rooms[room]?.remove(connection)
         if rooms[room]?.isEmpty == true { rooms[room] = nil }
     }
 
     override func received(_ payload: UnsafeRawBufferPointer, opcode: Opcode, from connection: WebSocketConnection) {
         guard let room = roomOf[ObjectIdentifier(connection)] else { return }
+        if var state = losses[ObjectIdentifier(connection)] {
+            state.sent += 1
+            losses[ObjectIdentifier(connection)] = state
+            if state.rules.mute || (state.rules.dropAfter > 0 && state.sent > state.rules.dropAfter) {
+                app.metrics.add(.deliveriesDropped, Int64(rooms[room]?.count ?? 0))
+                return
+            }
+        }
         deliver(payload, opcode: opcode, room: room)
         app.publish(topic: "room/" + room, payload: payload, text: opcode == .text)
     }
 
-    /// Sends to this worker's members of `room`.
+    /// Sends to this worker's members of `room` (less what lossy members drop).
     func deliver(_ payload: UnsafeRawBufferPointer, opcode: Opcode, room: String) {
         guard let members = rooms[room] else { return }
-        for member in members.all { app.send(payload, opcode: opcode, to: member) }
+        for member in members.all {
+            if var state = losses[ObjectIdentifier(member)], state.rules.dropEvery > 0 {
+                state.delivered += 1
+                losses[ObjectIdentifier(member)] = state
+                if state.delivered % state.rules.dropEvery == 0 {
+                    app.metrics.add(.deliveriesDropped)
+                    continue
+                }
+            }
+            app.send(payload, opcode: opcode, to: member)
+        }
     }
 }
 

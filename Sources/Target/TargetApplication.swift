@@ -80,7 +80,10 @@ final class TargetApplication: WebSocketRouter {
             return .upgrade(privateMessages, subprotocol: nil)
         default:
             if path.hasPrefix("/rooms/"), let room = RoomHandler.roomName(path) {
-                rooms.register(connection, room: room)
+                let loss = RoomHandler.Loss(dropEvery: request.queryParameter("drop_every").flatMap(Int.init) ?? 0,
+                                            dropAfter: request.queryParameter("drop_after").flatMap(Int.init) ?? 0,
+                                            mute: ["1", "true", "yes"].contains(request.queryParameter("mute") ?? ""))
+                rooms.register(connection, room: room, loss: loss)
                 return .upgrade(rooms, subprotocol: nil)
             }
             metrics.add(.badRequests)

@@ -4,7 +4,8 @@ import WebSocket
 struct TargetMetrics {
     enum Counter: Int, CaseIterable {
         case connectionsOpen, connectionsAccepted, webSocketsOpened, httpRequests, messagesReceived, messagesSent,
-             bytesReceived, bytesSent, connectionsLost, timeouts, handshakesRejected, privateUndeliverable, badRequests
+             bytesReceived, bytesSent, connectionsLost, timeouts, handshakesRejected, privateUndeliverable, badRequests,
+             deliveriesDropped
     }
 
     static let width = Counter.allCases.count + WebSocketViolation.allCases.count
@@ -44,6 +45,7 @@ struct TargetMetrics {
         metric("volley_target_messages_sent_total", "counter", "WebSocket messages sent.", v(.messagesSent))
         metric("volley_target_bytes_received_total", "counter", "WebSocket payload bytes received.", v(.bytesReceived))
         metric("volley_target_bytes_sent_total", "counter", "WebSocket payload bytes sent.", v(.bytesSent))
+        metric("volley_target_deliveries_dropped_total", "counter", "Room deliveries dropped on purpose (lossy rooms).", v(.deliveriesDropped))
         out += "# HELP volley_target_errors_total Connection errors by class.\n# TYPE volley_target_errors_total counter\n"
         out += "volley_target_errors_total{class=\"connection_lost\"} \(v(.connectionsLost))\n"
         out += "volley_target_errors_total{class=\"timeout\"} \(v(.timeouts))\n"

@@ -81,6 +81,13 @@ public final class TargetProcess: @unchecked Sendable {
     /// ws://127.0.0.1:PORT + path
     public func url(_ path: String) -> String { "ws://127.0.0.1:\(port)\(path)" }
 
+    /// One value of the target's /metrics (a line `NAME VALUE`), 0 when absent.
+    public func metric(_ name: String) throws -> Int64 {
+        let body = try HTTPGet.get(port: port, path: "/metrics").body
+        let line = body.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+        return line.flatMap { Int64($0.split(separator: " ").last ?? "") } ?? 0
+    }
+
     /// Stops the target with SIGTERM and returns its exit status.
     @discardableResult
     public func stop() -> Int32 {

@@ -100,11 +100,42 @@ extension WireMessage {
             var timeline: [Int64] = []
             for _ in 0..<n { timeline.append(try r.readVarInt()) }
             return .finished(runID: runID, timeline: timeline)
+        case .deliverySenders:
+            let runID = try string()
+            let n = try r.readVarInt(limit: 1 << 20, field: "group count")
+            var groups: [String] = []
+            for _ in 0..<n { groups.append(try string(4096)) }
+            return .deliverySenders(runID: runID, groups: groups, senders: try decodeSenders(&r))
+        case .deliveryBook:
+            return .deliveryBook(runID: try string(), senders: try decodeSenders(&r))
+        case .deliveryTotals:
+            let runID = try string()
+            let n = try r.readVarInt(limit: 1 << 20, field: "group count")
+            var groups: [GroupCompleteness] = []
+            for _ in 0..<n {
+                let name = try string(4096)
+                groups.append(GroupCompleteness(group: name, receivers: try r.readVarInt(), senders: try r.readVarInt(), expected: try r.readVarInt(),
+                                                received: try r.readVarInt(), missing: try r.readVarInt(), duplicated: try r.readVarInt()))
+            }
+            return .deliveryTotals(runID: runID, groups: groups)
         case .error:
             let codeByte = try r.readByte()
             guard let code = ErrorCode(rawValue: codeByte) else { throw WireError("unknown error code \(codeByte)") }
             return .error(code: code, message: try string(64 * 1024))
         }
+    }
+
+    static func decodeSenders(_ r: inout ByteReader) throws -> [SenderSummary] {
+        let n = try r.readVarInt(limit: r.remaining / 8, field: "sender count")
+        var senders: [SenderSummary] = []
+        senders.reserveCapacity(n)
+        for _ in 0..<n {
+            let group = try r.readLengthPrefixedString(limit: 4096)
+            let sender = try r.readLittleEndian(UInt64.self)
+            senders.append(SenderSummary(group: group, sender: sender, firstSequence: try r.readVarInt(), lastSequence: try r.readVarInt(),
+                                         count: try r.readVarInt(), firstSentAt: try r.readVarInt(), lastSentAt: try r.readVarInt()))
+        }
+        return senders
     }
 
     static func decodeSlice(_ r: inout ByteReader) throws -> LoadSlice {

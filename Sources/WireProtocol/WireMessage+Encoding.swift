@@ -102,8 +102,35 @@ extension WireMessage {
             w.write(Kind.error.rawValue)
             w.write(code.rawValue)
             w.writeLengthPrefixed(message)
+        case let .deliverySenders(runID, groups, senders):
+            w.write(Kind.deliverySenders.rawValue)
+            w.writeLengthPrefixed(runID)
+            w.writeVarUInt(UInt64(groups.count))
+            for g in groups { w.writeLengthPrefixed(g) }
+            Self.encode(senders, into: &w)
+        case let .deliveryBook(runID, senders):
+            w.write(Kind.deliveryBook.rawValue)
+            w.writeLengthPrefixed(runID)
+            Self.encode(senders, into: &w)
+        case let .deliveryTotals(runID, groups):
+            w.write(Kind.deliveryTotals.rawValue)
+            w.writeLengthPrefixed(runID)
+            w.writeVarUInt(UInt64(groups.count))
+            for g in groups {
+                w.writeLengthPrefixed(g.group)
+                for v in [g.receivers, g.senders, g.expected, g.received, g.missing, g.duplicated] { w.writeVarInt(v) }
+            }
         }
         return w.bytes
+    }
+
+    static func encode(_ senders: [SenderSummary], into w: inout ByteWriter) {
+        w.writeVarUInt(UInt64(senders.count))
+        for s in senders {
+            w.writeLengthPrefixed(s.group)
+            w.writeLittleEndian(s.sender)
+            for v in [s.firstSequence, s.lastSequence, s.count, s.firstSentAt, s.lastSentAt] { w.writeVarInt(v) }
+        }
     }
 
     static func encode(_ slice: LoadSlice, into w: inout ByteWriter) {

@@ -54,6 +54,13 @@ public enum WireMessage: Equatable, Sendable {
     /// Agent to coordinator: the run is over here; every stats message has been sent.
     /// `timeline`: run time (ns) at each 1000th opened connection.
     case finished(runID: String, timeline: [Int64])
+    /// Agent to coordinator, when its load is done and delivery is tracked: the groups its
+    /// receivers were in and every sender's tracked sends.
+    case deliverySenders(runID: String, groups: [String], senders: [SenderSummary])
+    /// Coordinator to agent: every sender of the run in the agent's receivers' groups.
+    case deliveryBook(runID: String, senders: [SenderSummary])
+    /// Agent to coordinator: its receivers' completeness, per group.
+    case deliveryTotals(runID: String, groups: [GroupCompleteness])
     /// Either way: a fatal problem; the sender closes after it.
     case error(code: ErrorCode, message: String)
 
@@ -101,7 +108,8 @@ public enum WireMessage: Equatable, Sendable {
 
     enum Kind: UInt8 {
         case hello = 1, authenticate, authenticated, capacity, clockProbe, clockReply, prepare, prepared, start, started,
-             heartbeat, clockOffset, stats, barrierArrived, barrierRelease, event, stop, finished, error, barrierReport
+             heartbeat, clockOffset, stats, barrierArrived, barrierRelease, event, stop, finished, error, barrierReport,
+             deliverySenders, deliveryBook, deliveryTotals
     }
 
     /// A short name for logs and errors.
@@ -127,6 +135,9 @@ public enum WireMessage: Equatable, Sendable {
         case .stop: return "stop"
         case .finished: return "finished"
         case .error: return "error"
+        case .deliverySenders: return "delivery senders"
+        case .deliveryBook: return "delivery book"
+        case .deliveryTotals: return "delivery totals"
         }
     }
 }

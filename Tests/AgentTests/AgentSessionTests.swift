@@ -37,6 +37,7 @@ final class ScriptedEngine: LoadRunner {
     }
     func setClockOffset(_ nanoseconds: Int64) { offsets.append(nanoseconds) }
     func shutdown() { shutdowns += 1 }
+    var deliveryLedger: DeliveryLedger? { nil }
 }
 
 /// The coordinator's end of an in-process channel, played by the test.

@@ -79,6 +79,13 @@ struct WireProtocolTests {
         .stop(reason: "lease expired"),
         .finished(runID: "r1", timeline: [100, 2000, 30000]),
         .error(code: .versionMismatch, message: "coordinator speaks protocol 1, agent speaks 2"),
+        .deliverySenders(runID: "r1", groups: ["/rooms/a", "/rooms/b"], senders: [
+            SenderSummary(group: "/rooms/a", sender: 0xDEAD_BEEF_0000_0001, firstSequence: 1, lastSequence: 20, count: 20,
+                          firstSentAt: 1_795_305_600_000_000_000, lastSentAt: 1_795_305_602_000_000_000),
+        ]),
+        .deliveryBook(runID: "r1", senders: []),
+        .deliveryTotals(runID: "r1", groups: [GroupCompleteness(group: "/rooms/a", receivers: 50, senders: 5, expected: 5000, received: 4990,
+                                                               missing: 10, duplicated: 3)]),
     ]
 
     @Test("every message encodes and decodes to itself", arguments: messages)
