@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "Agent", dependencies: ["Net", "WebSocket", "Scenario", "Stats", "JSON", "WireProtocol"], swiftSettings: hotPath),
         .executableTarget(name: "volley", dependencies: ["Target", "Agent", "Coordinator", "Report", "WireProtocol", "Scenario", "Stats", "Net", "WebSocket", "JSON"]),
         .executableTarget(name: "volley-conformance", dependencies: ["Net", "WebSocket"]),
-        .executableTarget(name: "volley-bench", dependencies: ["Stats", "Net", "WebSocket", "WireProtocol", "ByteCoding", "Scenario", "Coordinator", "Report", "JSON"]),
+        .executableTarget(name: "volley-bench", dependencies: ["Stats", "Net", "WebSocket", "WireProtocol", "ByteCoding", "Scenario", "Coordinator", "Report", "JSON", "Agent"]),
         // Test-only: replaces malloc in the test binary to count allocations per thread.
         .target(name: "CAllocationCounter"),
         .target(name: "TestSupport", dependencies: ["Net", "WebSocket"], linkerSettings: [.linkedLibrary("m")]),

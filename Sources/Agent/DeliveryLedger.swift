@@ -15,11 +15,18 @@ import Stats
 public struct DeliveryLedger: Sendable {
     /// A receiver: its group, its windows (coordinator wall ns; `atRunEnd` when it closed after
     /// the run's drain), its own sender key, and what it received from each sender.
-    struct Receiver: Sendable {
+    public struct Receiver: Sendable {
         var group: Int32
         var windows: [(open: Int64, close: Int64, atRunEnd: Bool)]
         var ownSender: UInt64?
         var trackers: [UInt64: SequenceTracker]
+
+        public init(group: Int32, windows: [(open: Int64, close: Int64, atRunEnd: Bool)], ownSender: UInt64?, trackers: [UInt64: SequenceTracker]) {
+            self.group = group
+            self.windows = windows
+            self.ownSender = ownSender
+            self.trackers = trackers
+        }
     }
 
     private(set) var groups: [String] = []
@@ -28,7 +35,7 @@ public struct DeliveryLedger: Sendable {
     private(set) var senders: [SenderSummary] = []
 
     /// The index of `name`, added if new (group names repeat: one room, many users).
-    mutating func group(_ name: String) -> Int32 {
+    public mutating func group(_ name: String) -> Int32 {
         if let i = groupIndex[name] { return i }
         let i = Int32(groups.count)
         groups.append(name)
@@ -36,9 +43,9 @@ public struct DeliveryLedger: Sendable {
         return i
     }
 
-    mutating func add(_ receiver: Receiver) { receivers.append(receiver) }
+    public mutating func add(_ receiver: Receiver) { receivers.append(receiver) }
 
-    mutating func add(_ sender: SenderSummary) { senders.append(sender) }
+    public mutating func add(_ sender: SenderSummary) { senders.append(sender) }
 
     /// Merges another loop's ledger.
     mutating func merge(_ other: DeliveryLedger) {
@@ -81,7 +88,7 @@ public struct DeliveryLedger: Sendable {
             for s in senders {
                 if !includesSender && s.sender == r.ownSender { continue }
                 let tracker = r.trackers[s.sender]
-                g.duplicated += tracker?.duplicates ?? 0
+                g.duplicated += Int64(tracker?.duplicates ?? 0)
                 for w in r.windows {
                     guard let range = Self.expectedRange(window: w, sender: s, settle: settle, tracker: tracker) else { continue }
                     let expected = s.isContiguous ? range.upperBound - range.lowerBound + 1 : (range == s.firstSequence...s.lastSequence ? s.count : 0)
@@ -113,7 +120,7 @@ public struct DeliveryLedger: Sendable {
             hi = s.lastSequence
         } else {
             guard let t = tracker, t.distinct > 0 else { return nil }
-            hi = Swift.min(s.lastSequence, t.highest)
+            hi = Swift.min(s.lastSequence, Int64(t.highest))
         }
         return lo <= hi ? lo...hi : nil
     }

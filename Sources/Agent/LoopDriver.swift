@@ -195,6 +195,7 @@ final class LoopDriver: TimerTarget {
         }
         let target = Swift.max(0, targetUsers(at: t) - completed)
         currentTarget = target
+        metrics.due(target, now: now.nanoseconds)
         if users.count > target {
             for _ in 0..<Swift.min(users.count - target, Self.stopSlice) { stopUser(users[users.count - 1]) }
         } else if users.count < target && now.nanoseconds >= backoffUntil {
@@ -223,6 +224,7 @@ final class LoopDriver: TimerTarget {
             return
         }
         state = .draining
+        metrics.due(0, now: now.nanoseconds)
         drainDeadline = now.nanoseconds + scenario.options.drain
         for (key, waiters) in barrierWaiters {
             barrierWaiters[key] = nil
@@ -295,6 +297,7 @@ final class LoopDriver: TimerTarget {
     func beginStopping(_ now: Instant) {
         guard state == .running || state == .waiting || state == .draining else { return }
         state = .stopping
+        metrics.due(0, now: now.nanoseconds)
         stopDeadline = now.nanoseconds + scenario.options.closeTimeout
         pendingStops = users
         stopNextSlice()
@@ -354,6 +357,7 @@ final class LoopDriver: TimerTarget {
             // The target excludes completed users; keep it so until the next tick recomputes
             // it, or a connection opening meanwhile would start a replacement for this user.
             currentTarget = Swift.max(0, currentTarget - 1)
+            if state == .running { metrics.due(currentTarget, now: clock.now().nanoseconds) }
         }
         if previous == .atBarrier {
             for (key, waiters) in barrierWaiters where waiters.contains(where: { $0 === user }) {

@@ -14,7 +14,7 @@ final class LoopMetrics {
         case errorProtocolViolation, errorConnectionLost, errorClosedByServer
         case errorExpectTimeout, errorExpectMismatch, errorIsolation, errorSendFailed, errorBarrierTimeout
         case deliveryReceived, deliveryDuplicated, deliveryOutOfOrder, deliveryMissing
-        case barrierReleases, iterations, expectUnanswered, connectionsHeldMillis
+        case barrierReleases, iterations, expectUnanswered, connectionsHeldMillis, connectionsDueMillis
 
         var name: String {
             switch self {
@@ -47,6 +47,7 @@ final class LoopMetrics {
             case .iterations: return "iterations"
             case .expectUnanswered: return "expect.unanswered"
             case .connectionsHeldMillis: return "connections.held_ms"
+            case .connectionsDueMillis: return "connections.due_ms"
             }
         }
     }
@@ -95,6 +96,11 @@ final class LoopMetrics {
     /// Connection time held since the last change of `connectionsOpen` was accounted (ns).
     private var heldSince: Int64 = 0
     private var heldNanos: Int64 = 0
+    /// The connections the plan asks of this loop now (its share, less users that completed
+    /// their script), and the connection time it was due since the last swap (ns).
+    private var dueTarget = 0
+    private var dueSince: Int64 = 0
+    private var dueNanos: Int64 = 0
     var usersActive = 0
     /// Connections opened since the start (every 1000th is a milestone).
     var openedSinceStart = 0
@@ -131,6 +137,14 @@ final class LoopMetrics {
         if openedSinceStart % 1000 == 0 { active.openMilestones.append(runTime) }
     }
 
+    /// The plan asks this loop for `target` connections from `now` on.
+    @inline(__always)
+    func due(_ target: Int, now: Int64) {
+        if dueTarget > 0 { dueNanos &+= Int64(dueTarget) &* (now &- dueSince) }
+        dueSince = now
+        dueTarget = target
+    }
+
     /// A connection that was open closed at `now`.
     @inline(__always)
     func closed(now: Int64) {
@@ -152,6 +166,9 @@ final class LoopMetrics {
         accountHeld(now)
         counters[Counter.connectionsHeldMillis.rawValue] &+= heldNanos / 1_000_000
         heldNanos %= 1_000_000
+        due(dueTarget, now: now)
+        counters[Counter.connectionsDueMillis.rawValue] &+= dueNanos / 1_000_000
+        dueNanos %= 1_000_000
         active.threadCPU = threadCPU
         active.connectionsOpen = Int64(connectionsOpen)
         active.connectionsPeak = Int64(connectionsPeak)

@@ -1,50 +1,67 @@
-/// Which sequence numbers of one sender a receiver has seen: exact, with a growable bit set
-/// (one bit per sequence number up to the highest seen).
-struct SequenceTracker {
-    private var seen: [UInt64] = []
-    private(set) var highest: Int64 = 0
-    private(set) var lowest: Int64 = .max
-    private(set) var distinct: Int64 = 0
-    private(set) var duplicates: Int64 = 0
+/// Which sequence numbers of one sender a receiver has seen: exact, as a bit set whose first 64
+/// bits live in the tracker itself (a sender's first 64 messages cost no allocation) and the rest
+/// in a growable array. 32 bytes plus one bit per sequence number beyond the 64th.
+public struct SequenceTracker: Sendable {
+    private var inline: UInt64 = 0
+    private var spill: [UInt64] = []
+    public private(set) var highest: UInt32 = 0
+    private var lowestSeen: UInt32 = .max
+    public private(set) var distinct: UInt32 = 0
+    public private(set) var duplicates: UInt32 = 0
 
-    enum Result { case new, outOfOrder, duplicate, invalid }
+    public enum Result { case new, outOfOrder, duplicate, invalid }
 
-    mutating func record(_ sequence: Int64) -> Result {
+    public init() {}
+
+    /// The lowest sequence number seen (UInt32.max before any).
+    public var lowest: Int64 { Int64(lowestSeen) }
+
+    public mutating func record(_ sequence: Int64) -> Result {
         guard sequence >= 1, sequence < 1 << 32 else { return .invalid }
         let bit = Int(sequence - 1)
-        let word = bit >> 6
-        if word >= seen.count { seen.append(contentsOf: repeatElement(0, count: word + 1 - seen.count)) }
         let mask: UInt64 = 1 << UInt64(bit & 63)
-        if seen[word] & mask != 0 {
-            duplicates += 1
-            return .duplicate
+        if bit < 64 {
+            if inline & mask != 0 { return noteDuplicate() }
+            inline |= mask
+        } else {
+            let word = (bit >> 6) - 1
+            if word >= spill.count { spill.append(contentsOf: repeatElement(0, count: word + 1 - spill.count)) }
+            if spill[word] & mask != 0 { return noteDuplicate() }
+            spill[word] |= mask
         }
-        seen[word] |= mask
-        distinct += 1
-        lowest = Swift.min(lowest, sequence)
-        defer { highest = Swift.max(highest, sequence) }
-        return sequence < highest ? .outOfOrder : .new
+        distinct &+= 1
+        let s = UInt32(sequence)
+        lowestSeen = Swift.min(lowestSeen, s)
+        defer { highest = Swift.max(highest, s) }
+        return s < highest ? .outOfOrder : .new
     }
 
+    private mutating func noteDuplicate() -> Result {
+        duplicates &+= 1
+        return .duplicate
+    }
+
+    private func word(_ index: Int) -> UInt64 { index == 0 ? inline : spill[index - 1] }
+
     /// Distinct sequence numbers seen in `range`.
-    func count(in range: ClosedRange<Int64>) -> Int64 {
-        let lo = Swift.max(range.lowerBound, 1), hi = Swift.min(range.upperBound, highest)
+    public func count(in range: ClosedRange<Int64>) -> Int64 {
+        let lo = Swift.max(range.lowerBound, 1), hi = Swift.min(range.upperBound, Int64(highest))
         guard lo <= hi else { return 0 }
         var n: Int64 = 0
         var s = lo
         while s <= hi {
-            let bit = Int(s - 1), word = bit >> 6
+            let bit = Int(s - 1), index = bit >> 6
             if bit & 63 == 0 && s + 63 <= hi {
-                n += Int64(seen[word].nonzeroBitCount)
+                n += Int64(word(index).nonzeroBitCount)
                 s += 64
             } else {
-                if seen[word] & (1 << UInt64(bit & 63)) != 0 { n += 1 }
+                if word(index) & (1 << UInt64(bit & 63)) != 0 { n += 1 }
                 s += 1
             }
         }
         return n
     }
 
-    /// Bytes this tracker holds (for the memory figures in docs/scenarios.md).
-    var footprint: Int { seen.capacity * 8 + 48 }
+    /// Heap bytes beyond the tracker itself (for the memory figures in docs/scenarios.md).
+    public var spilledBytes: Int { spill.isEmpty ? 0 : spill.capacity * 8 + 32 }
 }

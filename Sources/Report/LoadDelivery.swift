@@ -45,12 +45,16 @@ public struct PhaseDelivery: Sendable, Equatable {
 /// The load a run delivered against the one it planned, phase by phase.
 ///
 /// A phase is compared over the whole seconds that lie inside it and inside the measured run;
-/// when it begins with a step up in connections, its first second is left out (the time to
-/// open them). Planned connection time is the integral of the phase's connection curve;
-/// held connection time is what the loops measured. In the open model the messages planned are
-/// the rate times the planned connection time (a total rate: times the seconds), less half a
-/// message for every connection opened in the window: a new connection's first send lands at a
-/// random point of its first interval, so that users do not send in step.
+/// when it begins with a step up in connections, the comparison starts at the first second in
+/// which the loops held what they were due (opening the step's connections is the ramp, shown
+/// as the time to reach them), or one second into the phase if they never did, so that a
+/// lasting shortfall is still counted. The planned connection time is what the loops were due to hold: each loop
+/// integrates its share of the plan, less the users that completed their script (a user whose
+/// steps are done has delivered its part and is not replaced); the held connection time is the
+/// loops' integral of open connections. In the open model the messages planned are the rate
+/// times the planned connection time (a total rate: times the seconds), less half a message for
+/// every connection opened in the window: a new connection's first send lands at a random point
+/// of its first interval, so that users do not send in step.
 public enum LoadDelivery {
     public static func evaluate(_ scenario: Scenario, series: IntervalSeries, runSeconds: Double) -> [PhaseDelivery] {
         var out: [PhaseDelivery] = []
@@ -64,12 +68,20 @@ public enum LoadDelivery {
             let phaseStart = Double(start) / 1e9, phaseEnd = Double(start + phase.duration) / 1e9
             var first = Int(phaseStart.rounded(.up))
             let end = Int(Swift.min(phaseEnd, runSeconds).rounded(.down))
-            if Double(phase.connections.from) > previousEnd { first = Swift.max(first, Int(phaseStart.rounded(.down)) + 1) }
+            if Double(phase.connections.from) > previousEnd {
+                let stepSecond = Int(phaseStart.rounded(.down))
+                let reached = (stepSecond..<end).first { second in
+                    let interval = series.compact(second)
+                    let due = interval.counter("connections.due_ms")
+                    return due > 0 && Double(interval.counter("connections.held_ms")) >= 0.99 * Double(due)
+                }
+                first = Swift.max(first, reached ?? stepSecond + 1)
+            }
             guard first < end else { continue }
             let window = first..<end
-            let planned = integral(phase, start: phaseStart, from: Double(first), to: Double(end))
-            guard planned > 0 else { continue }
             let totals = series.total(seconds: window)
+            let planned = Double(totals.counter("connections.due_ms")) / 1000
+            guard planned > 0 else { continue }
             let held = Double(totals.counter("connections.held_ms")) / 1000
             var plannedMessages: Double?
             var sent: Int64?
@@ -85,18 +97,6 @@ public enum LoadDelivery {
                                      heldConnectionSeconds: held, plannedMessages: plannedMessages, sentMessages: sent))
         }
         return out
-    }
-
-    /// Connection-seconds planned by `phase` (which starts at `start` s) between `a` and `b` s:
-    /// the integral of its linear curve.
-    static func integral(_ phase: Phase, start: Double, from a: Double, to b: Double) -> Double {
-        let length = Double(phase.duration) / 1e9
-        func value(_ t: Double) -> Double {
-            phase.connections.value(at: Int64(((t - start) * 1e9).rounded()), duration: phase.duration)
-        }
-        let lo = Swift.max(a, start), hi = Swift.min(b, start + length)
-        guard hi > lo else { return 0 }
-        return (hi - lo) * (value(lo) + value(hi)) / 2
     }
 }
 

@@ -10,7 +10,7 @@ public enum MetricCatalog {
         "errors.barrier_timeout",
         "delivery.received", "delivery.duplicated", "delivery.out_of_order", "delivery.missing", "delivery.expected",
         "barrier.releases", "iterations", "expect.unanswered",
-        "connections.held_ms", "agent.cpu_ms", "generator.loop_cpu_ms", "generator.limited",
+        "connections.held_ms", "connections.due_ms", "agent.cpu_ms", "generator.loop_cpu_ms", "generator.limited",
     ]
 
     /// Counters broken down further at run time ("errors.handshake_status.503").

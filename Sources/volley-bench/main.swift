@@ -12,6 +12,8 @@ case "release":
     ReleaseBenchmark().run()
 case "report":
     ReportBenchmark().run()
+case "delivery":
+    DeliveryBenchmark().run()
 default:
     print("""
     usage: volley-bench stats      record, merge, encode and decode cost of the HDR histogram
@@ -19,5 +21,6 @@ default:
            volley-bench control    stats report size per agent-second; merge time for 100 agents
            volley-bench release    how late and how spread event loops act at a named instant
            volley-bench report     writing, reading back and rendering a one-hour run's results
+           volley-bench delivery   memory and time of delivery completeness at scale
     """)
 }

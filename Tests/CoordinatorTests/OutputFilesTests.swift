@@ -43,6 +43,7 @@ struct OutputFilesTests {
             set.add(98, to: "messages.received")
             set.add(second == 1 ? 2 : 0, to: "errors.expect_timeout")
             set.add(10_000, to: "connections.held_ms")        // 10 connections held all second
+            set.add(10_000, to: "connections.due_ms")         // as the plan asked
             set.gauges["connections.open"] = 10
             series.merge(set, at: second)
         }

@@ -85,7 +85,6 @@ struct ClusterTests {
         let r = try RunResultsFile(path: dir + "/results.json")
         #expect(result.status == 1, "\(result.stderr)")
         #expect(r.verdict == "failed" && r.verdictReason.contains("1 agent lost"), "\(r.verdictReason)")
-        #expect(r.verdictFailures.contains { $0.contains("delivered") }, "the lost agent's share is a shortfall too: \(r.verdictFailures)")
         #expect(result.stderr.contains("lost at"))
         let lost = r.agents.filter { ($0["lost"] as? Bool) == true }
         #expect(lost.count == 1)
