@@ -221,7 +221,22 @@ public enum HTMLReport {
             rows += "</tr>"
         }
         let m = main.map { " \($0)" } ?? ""
-        return section("Phases", table(["phase", "time", "connections", "rate", "sent", "received", "errors", "p50\(m)", "p99\(m)"], rows)) + delivery(r)
+        return section("Phases", table(["phase", "time", "connections", "rate", "sent", "received", "errors", "p50\(m)", "p99\(m)"], rows))
+            + delivery(r) + completeness(r)
+    }
+
+    /// Delivery completeness per group: what receivers should have received, did, and missed.
+    static func completeness(_ r: RunReport) -> String {
+        guard !r.delivery.isEmpty else { return "" }
+        var rows = ""
+        for g in r.delivery.prefix(50) {
+            let share = g.expected > 0 ? Format.percent(Double(g.received) / Double(g.expected)) : ""
+            rows += "<tr class=\"\(g.missing > 0 ? "bad" : "")\"><td>\(Markup.escape(g.group))</td><td class=\"num\">\(g.receivers)</td>"
+            rows += "<td class=\"num\">\(g.senders)</td><td class=\"num\">\(g.expected)</td><td class=\"num\">\(g.received)</td>"
+            rows += "<td class=\"num\">\(share)</td><td class=\"num\">\(g.missing)</td><td class=\"num\">\(g.duplicated)</td></tr>"
+        }
+        let more = r.delivery.count > 50 ? "<p class=\"note\">\(r.delivery.count - 50) more groups in results.json.</p>" : ""
+        return section("Delivery completeness", table(["group", "receivers", "senders", "expected", "received", "", "missing", "duplicated"], rows) + more)
     }
 
     /// Each phase's delivered load against its plan; phases short by more than allowed in red.

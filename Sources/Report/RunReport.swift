@@ -139,6 +139,8 @@ public struct RunReport: Sendable {
     public var verdictWarnings: [String]
     /// Seconds in which an agent's generator was saturated.
     public var generatorLimitedSeconds: [Int]
+    /// Delivery completeness per group (with delivery tracking), most missing first.
+    public var delivery: [GroupCompleteness]
     public var thresholds: [ThresholdRow]
     public var phases: [Phase]
     public var totals: Metrics
@@ -195,6 +197,11 @@ public struct RunReport: Sendable {
         }
         verdictFailures = json["verdict"]?["failures"]?.arrayValue?.compactMap(\.stringValue) ?? []
         verdictWarnings = json["verdict"]?["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        delivery = (json["delivery"]?["groups"]?.arrayValue ?? []).map { g in
+            GroupCompleteness(group: g["group"]?.stringValue ?? "", receivers: g["receivers"]?.intValue ?? 0, senders: g["senders"]?.intValue ?? 0,
+                              expected: g["expected"]?.intValue ?? 0, received: g["received"]?.intValue ?? 0,
+                              missing: g["missing"]?.intValue ?? 0, duplicated: g["duplicated"]?.intValue ?? 0)
+        }
         generatorLimitedSeconds = json["generator"]?["limited_seconds"]?.arrayValue?.compactMap { $0.intValue.map { Int(clamping: $0) } } ?? []
         self.totals = try Self.metrics(totals, file: file, full: true)
         thresholds = (json["thresholds"]?.arrayValue ?? []).map { t in
