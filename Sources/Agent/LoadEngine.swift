@@ -184,6 +184,7 @@ public final class LoadEngine: LoadRunner, @unchecked Sendable {
         set.counters["agent.cpu_ms"] = Swift.max(0, process - processCPU) / 1_000_000
         processCPU = process
         set.counters["generator.loop_cpu_ms"] = deltas.reduce(0, +) / 1_000_000
+        for (i, d) in deltas.enumerated() where d >= 1_000_000 { set.counters["generator.loop_cpu_ms.\(i)"] = d / 1_000_000 }
         set.gauges["agent.memory_bytes"] = ProcessUsage.residentBytes
         let busiest = interval > 0 ? Double(deltas.max() ?? 0) / Double(interval) : 0
         let lag = set.histograms[MetricCatalog.generatorLag].map { $0.isEmpty ? 0 : $0.values(atPercentiles: [99])[0] } ?? 0

@@ -14,7 +14,8 @@ public enum MetricCatalog {
     ]
 
     /// Counters broken down further at run time ("errors.handshake_status.503").
-    public static let breakdownPrefixes = ["errors.connect.", "errors.handshake_status.", "errors.protocol_violation.", "delivery.order."]
+    public static let breakdownPrefixes = ["errors.connect.", "errors.handshake_status.", "errors.protocol_violation.", "delivery.order.",
+                                           "generator.loop_cpu_ms."]
 
     /// Latency histograms every run may record, besides the scenario's own `measure` names.
     public static let builtInHistograms = ["connect", "barrier_release", "barrier_send", generatorLag]

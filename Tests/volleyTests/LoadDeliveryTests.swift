@@ -44,6 +44,34 @@ struct LoadDeliveryTests {
         #expect(r.intervals.contains { (($0["histograms"] as? [String: Any])?["generator_lag"] as? [String: Any])?["p99_us"] as? Int ?? 0 > 10_000 })
     }
 
+    @Test("replies still awaited when the run ends are counted, beside sent and received; each loop's CPU is reported")
+    func unansweredAtEnd() throws {
+        let target = try TargetProcess()
+        defer { target.stop() }
+        let path = try Self.scenario("""
+        name: stalled
+        target: \(target.url("/delay?ms=4000"))
+        model: open
+        phases: [{ duration: 2s, connections: 20, rate: 5/s }]
+        options: { drain: 500ms }
+        steps:
+          - connect
+          - loop:
+              - send: 'ping {{seq}}'
+              - expect: { contains: 'ping {{seq}}', within: 10s, measure: rtt }
+        thresholds:
+          - expect_unanswered == 0
+        """)
+        let run = try VolleyRun.run(["run", path, "--quiet", "--loops", "2"])
+        let r = try run.results()
+        let sent = r.counter("messages.sent"), received = r.counter("messages.received")
+        #expect(sent > 100 && received == 0)
+        #expect(r.counter("expect.unanswered") == sent, "every reply was still awaited")
+        #expect(run.status == 1 && r.failedThresholds == ["expect_unanswered == 0"])
+        #expect(run.stdout.contains("\(sent) replies still awaited when the users stopped"))
+        #expect(r.counter("generator.loop_cpu_ms") >= r.counter("generator.loop_cpu_ms.0"))
+    }
+
     @Test("generator_limited: fail makes saturation itself a failure")
     func saturationFails() throws {
         let target = try TargetProcess()
