@@ -55,7 +55,11 @@ struct VerdictTests {
         #if canImport(FoundationXML)
         let xml = try XMLDocument(contentsOf: URL(fileURLWithPath: run.outputDirectory + "/junit.xml"), options: [])
         let cases = try xml.nodes(forXPath: "//testcase")
-        #expect(cases.count == 5)     // four thresholds and the load delivered in the phase "main"
+        let names = cases.compactMap { ($0 as? XMLElement)?.attribute(forName: "name")?.stringValue }
+        // Four thresholds and the load delivered in the phase "main" (and in "warm" when its five
+        // connections were open within its one second, which depends on the machine).
+        #expect(names.filter { !$0.hasPrefix("load delivered") }.count == 4)
+        #expect(names.contains("load delivered as planned [main]"))
         let failures = try xml.nodes(forXPath: "//testcase/failure")
         #expect(failures.count == 1)
         #expect((failures.first as? XMLElement)?.attribute(forName: "message")?.stringValue?.hasPrefix("rate(messages.received) < 1/s: observed ") == true)
