@@ -15,7 +15,9 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        .target(name: "CVolleyLinux"),
+        // OpenSSL (TLS for wss:// and the control channel) is linked statically from Debian's
+        // libssl-dev, so the release binary copies to hosts without it.
+        .target(name: "CVolleyLinux", linkerSettings: [.unsafeFlags(["-Xlinker", "-l:libssl.a", "-Xlinker", "-l:libcrypto.a", "-Xlinker", "-ldl"])]),
         .target(name: "ByteCoding"),
         .target(name: "Digest"),
         .target(name: "JSON"),

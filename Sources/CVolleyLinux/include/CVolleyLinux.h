@@ -90,4 +90,45 @@ int volley_mkdirs(const char *path);
 /// Fills `buffer` with `length` random bytes from the kernel; 0 on success.
 int volley_random_bytes(void *buffer, size_t length);
 
+// MARK: TLS (OpenSSL 3), over opaque pointers: contexts are SSL_CTX, connections SSL, sessions SSL_SESSION.
+
+/// The OpenSSL version string ("OpenSSL 3.0.19 27 Jan 2026").
+const char *volley_openssl_version(void);
+/// A client context: verify against `ca_pem` (NULL: the system's roots) when `verify_peer`;
+/// an optional client certificate and key (PEM text); minimum version 12 or 13.
+void *volley_tls_client_context(const char *ca_pem, int verify_peer, const char *cert_pem, const char *key_pem,
+                                int min_version, char *error, int error_len);
+/// A server context from a certificate (chain) and key in PEM text.
+void *volley_tls_server_context(const char *cert_pem, const char *key_pem, char *error, int error_len);
+/// A TLS 1.3 context authenticated by an external pre-shared key derived from `token` (HKDF-SHA256).
+void *volley_tls_psk_context(int server, const unsigned char *token, int token_len, char *error, int error_len);
+void volley_tls_context_free(void *context);
+/// A connection on `fd`; clients send `name` as SNI and, with `verify_name`, check the certificate
+/// against it; `session` (nullable) is offered for resumption.
+void *volley_tls_new(void *context, int fd, int server, const char *name, int verify_name, void *session);
+/// One handshake step: 1 done, 0 wants to read, 2 wants to write, -1 failed.
+int volley_tls_handshake(void *ssl);
+/// Bytes decrypted (> 0), 0 wants to read, -2 wants to write, -1 close_notify, -3 failed or EOF.
+int volley_tls_read(void *ssl, void *buffer, int capacity);
+/// True when OpenSSL holds input not yet returned (read again before waiting).
+int volley_tls_has_pending(void *ssl);
+/// Bytes written (> 0), 0 would block, -3 failed.
+int volley_tls_write(void *ssl, const void *buffer, int length);
+/// Frees idle record buffers (a TLS 1.3 ticket leaves a 16 KiB write buffer behind).
+void volley_tls_release_buffers(void *ssl);
+int volley_tls_session_reused(void *ssl);
+/// The newest session the server sent for resumption (the caller owns it), or NULL.
+void *volley_tls_take_session(void *ssl);
+void volley_tls_session_free(void *session);
+/// Sends close_notify (the connection ends cleanly; the socket stays open).
+void volley_tls_shutdown(void *ssl);
+/// Frees a connection, sending close_notify first when asked.
+void volley_tls_free(void *ssl, int send_close_notify);
+/// Why a handshake failed: 1 certificate verification, 2 protocol, 3 closed by the peer; `reason` gets the text.
+int volley_tls_failure(void *ssl, char *reason, int reason_len);
+/// "TLSv1.3 TLS_AES_256_GCM_SHA384".
+void volley_tls_describe(void *ssl, char *out, int len);
+/// Writes a self-signed P-256 certificate for `name` (and localhost, 127.0.0.1) and its key; 0 on success.
+int volley_tls_self_signed(const char *cert_path, const char *key_path, const char *name, char *error, int error_len);
+
 #endif
