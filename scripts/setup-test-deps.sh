@@ -2,9 +2,13 @@
 # Installs what volley's tests need beyond the Swift toolchain, idempotently:
 #   apt:  python3-venv (for the reference checkers), iproute2 (network namespaces for the
 #         multi-host test, which runs as root)
-#   pip:  hdrhistogram==0.10.8 in /tmp/hdr-venv (the reference HdrHistogram, via hdr_check.py)
+#   pip:  hdrhistogram==0.10.8 in /tmp/hdr-venv (the reference HdrHistogram, via hdr_check.py);
+#         websockets==17.4 and trustme==1.2.1 in /tmp/interop-venv (third-party TLS WebSocket
+#         peers and certificates made by a private CA, for the interoperability tests)
 # apt packages are installed only when missing, and only as root (CI runs as root).
 set -euo pipefail
+
+bash "$(dirname "$0")/setup-build-deps.sh"
 
 APT_PACKAGES=(python3-venv iproute2)
 
@@ -27,4 +31,11 @@ if ! "$HDR_VENV/bin/python" -c 'import hdrh' >/dev/null 2>&1; then
   echo "setup-test-deps: creating $HDR_VENV with hdrhistogram==0.10.8"
   python3 -m venv "$HDR_VENV"
   "$HDR_VENV/bin/pip" install -q --disable-pip-version-check hdrhistogram==0.10.8
+fi
+
+INTEROP_VENV="${VOLLEY_INTEROP_VENV:-/tmp/interop-venv}"
+if ! "$INTEROP_VENV/bin/python" -c 'import websockets, trustme' >/dev/null 2>&1; then
+  echo "setup-test-deps: creating $INTEROP_VENV with websockets==17.4 trustme==1.2.1"
+  python3 -m venv "$INTEROP_VENV"
+  "$INTEROP_VENV/bin/pip" install -q --disable-pip-version-check websockets==17.4 trustme==1.2.1
 fi

@@ -31,6 +31,10 @@ extension LoopDriver {
             options.headers = scenario.headers.map { ($0.name, $0.value.renderString(&context)) }
             storeRandom(of: user)
         }
+        if url.secure, let context = targets.tls {
+            options.tls = ClientTLS(context: context, serverName: scenario.tls.serverName,
+                                    session: scenario.tls.sessionReuse ? user.tlsSession : nil)
+        }
         if tracksDelivery { user.joinDeliveryGroup(url: url) }
         let (socket, connected) = try engine.dialer.dial(address, from: local)
         return try WebSocketConnection.connect(socket: socket, connected: connected, peer: address, url: url, on: loop,

@@ -1,3 +1,4 @@
+import Scenario
 import Stats
 
 /// Everything one event loop measures, recorded without locks: the loop writes the active
@@ -15,6 +16,7 @@ final class LoopMetrics {
         case errorExpectTimeout, errorExpectMismatch, errorIsolation, errorSendFailed, errorBarrierTimeout
         case deliveryReceived, deliveryDuplicated, deliveryOutOfOrder, deliveryMissing
         case barrierReleases, iterations, expectUnanswered, connectionsHeldMillis, connectionsDueMillis
+        case tlsHandshakes, tlsResumed, errorTLSVerify, errorTLSHandshake, errorTLSTimeout, errorTLSClosed
 
         var name: String {
             switch self {
@@ -48,6 +50,12 @@ final class LoopMetrics {
             case .expectUnanswered: return "expect.unanswered"
             case .connectionsHeldMillis: return "connections.held_ms"
             case .connectionsDueMillis: return "connections.due_ms"
+            case .tlsHandshakes: return "tls.handshakes"
+            case .tlsResumed: return "tls.resumed"
+            case .errorTLSVerify: return "errors.tls.verify_failed"
+            case .errorTLSHandshake: return "errors.tls.handshake"
+            case .errorTLSTimeout: return "errors.tls.timeout"
+            case .errorTLSClosed: return "errors.tls.closed"
             }
         }
     }
@@ -58,6 +66,8 @@ final class LoopMetrics {
         /// Counters with names known only at run time (handshake status codes, violation classes).
         var named: [String: Int64] = [:]
         let connect = HistogramRecorder()
+        /// The TLS handshake alone (wss://), from TCP connected to secured.
+        let tlsHandshake = HistogramRecorder()
         /// One recorder per `measure:` name, in `measureNames` order.
         let measures: [HistogramRecorder]
         /// Offsets of barrier release instants from the named instant (µs), and of users' sends.
@@ -154,6 +164,7 @@ final class LoopMetrics {
 
     /// Recorder of the `connect` histogram and of each `measure:` metric (active buffer).
     var connect: HistogramRecorder { active.connect }
+    var tlsHandshake: HistogramRecorder { active.tlsHandshake }
     var measures: [HistogramRecorder] { active.measures }
     var barrierRelease: HistogramRecorder { active.barrierRelease }
     var barrierSend: HistogramRecorder { active.barrierSend }
@@ -188,6 +199,8 @@ final class LoopMetrics {
         for (name, v) in buffer.named where v != 0 { set.counters[name] = v }
         buffer.named.removeAll(keepingCapacity: true)
         set.histograms["connect"] = buffer.connect.drainCompact()
+        let tls = buffer.tlsHandshake.drainCompact()
+        if !tls.isEmpty { set.histograms[MetricCatalog.tlsHandshake] = tls }
         for (i, name) in measureNames.enumerated() { set.histograms[name] = buffer.measures[i].drainCompact() }
         let release = buffer.barrierRelease.drainCompact(), send = buffer.barrierSend.drainCompact()
         if !release.isEmpty { set.histograms["barrier_release"] = release }

@@ -17,6 +17,8 @@ public struct ResolvedTargets: Sendable {
     /// Source addresses to spread connections over.
     public private(set) var localAddresses: [IPAddress] = []
     public private(set) var clientOptions = ClientOptions()
+    /// The TLS configuration every wss:// connection shares (nil when no target is wss://).
+    public private(set) var tls: TLSContext?
 
     /// Resolves every target of `scenario` and checks its URLs.
     public init(_ scenario: Scenario) throws(EngineError) {
@@ -29,8 +31,8 @@ public struct ResolvedTargets: Sendable {
         let headersConstant = scenario.headers.allSatisfy { $0.value.isConstant }
         for target in scenario.targets {
             let sample = target.renderString(&context)
-            guard let url = WebSocketURL(sample) else { throw EngineError("target \(target.source) is not a valid ws:// URL") }
-            let hostPart = target.source.dropFirst("ws://".count).prefix { $0 != "/" && $0 != "?" }
+            guard let url = WebSocketURL(sample) else { throw EngineError("target \(target.source) is not a valid ws:// or wss:// URL") }
+            let hostPart = target.source.drop { $0 != "/" }.dropFirst(2).prefix { $0 != "/" && $0 != "?" }
             if hostPart.contains("{{") {
                 throw EngineError("target \(target.source): placeholders may be used in the path and query, not in the host or port")
             }
@@ -48,9 +50,28 @@ public struct ResolvedTargets: Sendable {
                                                   headers: scenario.headers.map { ($0.name, $0.value.source) })
                 : nil)
         }
+        if scenario.targets.contains(where: { $0.source.hasPrefix("wss://") }) {
+            tls = try Self.context(for: scenario.tls)
+        }
         for text in scenario.options.localAddresses {
             guard let ip = IPAddress(text) else { throw EngineError("local address \(text) is not an IP address") }
             localAddresses.append(ip)
+        }
+    }
+
+    /// The client TLS context of a scenario's `tls:` options.
+    public static func context(for options: TLSOptions) throws(EngineError) -> TLSContext {
+        var client = TLSContext.ClientOptions()
+        client.caPEM = options.ca?.contents
+        client.verify = !options.insecure
+        client.certificatePEM = options.clientCertificate?.contents
+        client.keyPEM = options.clientKey?.contents
+        client.minimumVersion = options.minimumVersion
+        do {
+            return try TLSContext(client: client)
+        } catch {
+            let files = options.files.map(\.path).joined(separator: ", ")
+            throw EngineError("tls: \(error.reason)\(files.isEmpty ? "" : " (files: \(files))")")
         }
     }
 

@@ -20,6 +20,13 @@ extension VirtualUser {
         }
     }
 
+    func webSocketDidSecure(_ connection: WebSocketConnection, nanoseconds: Int64, resumed: Bool) {
+        let m = driver.metrics
+        m.add(.tlsHandshakes)
+        if resumed { m.add(.tlsResumed) }
+        m.tlsHandshake.record(nanoseconds / 1000)
+    }
+
     func webSocketDidOpen(_ connection: WebSocketConnection) {
         let t = now
         driver.metrics.add(.connectionsOpened)
@@ -44,6 +51,7 @@ extension VirtualUser {
             driver.metrics.closed(now: now)
             driver.metrics.add(.connectionsClosed)
         }
+        if wasOpen && driver.scenario.tls.sessionReuse, let session = connection.takeTLSSession() { tlsSession = session }
         self.connection = nil
         if driver.tracksDelivery { endDeliveryWindow() }
         if state == .ended { return }
@@ -94,6 +102,17 @@ extension VirtualUser {
             m.add(.errorClosedByServer)
         case .connectionLost:
             m.add(.errorConnectionLost)
+        case let .tlsFailed(e):
+            switch e.kind {
+            case .verifyFailed:
+                m.add(.errorTLSVerify)
+                m.add(named: "errors.tls.verify_failed.\(MetricCatalog.slug(e.reason))")
+            case .handshake, .setup:
+                m.add(.errorTLSHandshake)
+                m.add(named: "errors.tls.handshake.\(MetricCatalog.slug(e.reason))")
+            case .timeout: m.add(.errorTLSTimeout)
+            case .closedDuringHandshake: m.add(.errorTLSClosed)
+            }
         case .answeredWithHTTP, .aborted:
             break
         }

@@ -20,6 +20,8 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
     var position = 0
     var state = State.idle
     var connection: WebSocketConnection?
+    /// The TLS session of the user's last wss:// connection, resumed on the next.
+    var tlsSession: TLSSession?
     var pc = 0
     var seq: Int64 = 0
     var timerGeneration: UInt64 = 0

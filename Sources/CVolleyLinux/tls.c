@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 #include <openssl/core_names.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -108,6 +109,9 @@ static void common_modes(SSL_CTX *ctx) {
     // address (the caller's output queue moves); one read() per record.
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_read_ahead(ctx, 1);
+    // A peer that closes TCP without close_notify (many servers) ends the stream like a plain
+    // socket would, instead of failing it.
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 }
 
 void *volley_tls_client_context(const char *ca_pem, int verify_peer, const char *cert_pem, const char *key_pem,
@@ -273,15 +277,27 @@ int volley_tls_handshake(void *ssl) {
     }
 }
 
-int volley_tls_read(void *ssl, void *buffer, int capacity) {
-    int n = SSL_read(ssl, buffer, capacity);
-    if (n > 0) return n;
-    switch (SSL_get_error(ssl, n)) {
-    case SSL_ERROR_WANT_READ: return 0;
-    case SSL_ERROR_WANT_WRITE: return -2;
-    case SSL_ERROR_ZERO_RETURN: return -1;
-    default: return -3;
+// Reads records until OpenSSL holds no more buffered input or the buffer has no room for
+// another whole record: level-triggered epoll does not report what OpenSSL already read ahead.
+int volley_tls_read_available(void *ssl, void *buffer, int capacity) {
+    int total = 0;
+    while (capacity - total > 0) {
+        int n = SSL_read(ssl, (char *)buffer + total, capacity - total);
+        if (n > 0) {
+            total += n;
+            if (!SSL_has_pending(ssl) || capacity - total < 16384) break;
+            continue;
+        }
+        if (total > 0) { ERR_clear_error(); break; }
+        switch (SSL_get_error(ssl, n)) {
+        case SSL_ERROR_WANT_READ: return 0;
+        case SSL_ERROR_WANT_WRITE: return -2;
+        case SSL_ERROR_ZERO_RETURN: return -1;
+        case SSL_ERROR_SYSCALL: return errno ? -1000 - errno : -1;
+        default: ERR_clear_error(); return -3;
+        }
     }
+    return total;
 }
 
 int volley_tls_has_pending(void *ssl) { return SSL_has_pending(ssl); }
@@ -292,7 +308,8 @@ int volley_tls_write(void *ssl, const void *buffer, int length) {
     switch (SSL_get_error(ssl, n)) {
     case SSL_ERROR_WANT_READ:
     case SSL_ERROR_WANT_WRITE: return 0;
-    default: return -3;
+    case SSL_ERROR_SYSCALL: ERR_clear_error(); return errno ? -1000 - errno : -3;
+    default: ERR_clear_error(); return -3;
     }
 }
 
@@ -347,14 +364,15 @@ void volley_tls_describe(void *ssl, char *out, int len) {
 
 // MARK: A self-signed certificate (volley demo --tls, tests)
 
-int volley_tls_self_signed(const char *cert_path, const char *key_path, const char *name, char *error, int error_len) {
+int volley_tls_self_signed(const char *cert_path, const char *key_path, const char *name, long valid_from, long valid_until,
+                           char *error, int error_len) {
     EVP_PKEY *key = EVP_EC_gen("P-256");
     X509 *cert = X509_new();
     int ok = key && cert;
     if (ok) {
         ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-        X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-        X509_gmtime_adj(X509_getm_notAfter(cert), 30L * 24 * 3600);
+        X509_gmtime_adj(X509_getm_notBefore(cert), valid_from);
+        X509_gmtime_adj(X509_getm_notAfter(cert), valid_until);
         X509_set_pubkey(cert, key);
         X509_NAME *subject = X509_get_subject_name(cert);
         X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, (const unsigned char *)name, -1, -1, 0);

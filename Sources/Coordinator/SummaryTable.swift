@@ -16,6 +16,7 @@ public enum SummaryTable {
                       Format.right("p99", 9), Format.right("p99.9", 9), Format.right("max", 9)].joined(separator: " ")
         out += header + "\n"
         var names = ["connect"] + results.scenario.measureNames
+        if totals.histograms[MetricCatalog.tlsHandshake] != nil { names.insert(MetricCatalog.tlsHandshake, at: 1) }
         for extra in ["barrier_release", "barrier_send"] where totals.histograms[extra] != nil { names.append(extra) }
         for name in names {
             guard let h = totals.histograms[name], !h.isEmpty else {
@@ -41,6 +42,11 @@ public enum SummaryTable {
             out += "; \(1000 * results.connectionTimeline.count) open after \(Format.fixed(last, 2)) s"
         }
         out += "\n"
+        let handshakes = totals.counter("tls.handshakes")
+        if handshakes > 0 {
+            let resumed = totals.counter("tls.resumed")
+            out += "tls          \(handshakes) handshakes, \(resumed) resumed (\(Format.percent(Double(resumed) / Double(handshakes))))\n"
+        }
         if results.scenario.delivery != nil {
             let expected = totals.counter("delivery.expected"), missing = totals.counter("delivery.missing")
             out += "delivery     \(expected - missing) of \(expected) expected received"

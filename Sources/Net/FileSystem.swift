@@ -24,6 +24,20 @@ public enum FileSystem {
         if !ok { throw FileSystemError("cannot write \(path): \(lastError)") }
     }
 
+    /// The whole content of a text file, or nil when it cannot be read.
+    public static func readText(_ path: String) -> String? {
+        guard let f = fopen(path, "rb") else { return nil }
+        defer { fclose(f) }
+        var out = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, f)
+            if n <= 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// Creates `path` and its parents (like mkdir -p).
     public static func makeDirectories(_ path: String) throws(FileSystemError) {
         if volley_mkdirs(path) != 0 { throw FileSystemError("cannot create directory \(path): \(lastError)") }
@@ -36,6 +50,9 @@ public enum FileSystem {
 
     /// Removes a file; no error when it is already gone.
     public static func remove(_ path: String) { _ = unlink(path) }
+
+    /// Removes an empty directory; no error when it is already gone.
+    public static func removeDirectory(_ path: String) { _ = rmdir(path) }
 
     /// True when `path` exists and is readable.
     public static func isReadable(_ path: String) -> Bool { access(path, R_OK) == 0 }

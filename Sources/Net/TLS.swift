@@ -96,10 +96,12 @@ public final class TLSContext: @unchecked Sendable {
     }
 
     /// Writes a self-signed P-256 certificate for `name` (valid for localhost and 127.0.0.1 too)
-    /// and its key to the two paths.
-    public static func writeSelfSigned(certificate: String, key: String, name: String = "localhost") throws(TLSError) {
+    /// and its key to the two paths; valid from an hour ago for 30 days unless `validity` (seconds
+    /// from now) says otherwise (tests make expired certificates).
+    public static func writeSelfSigned(certificate: String, key: String, name: String = "localhost",
+                                       validity: ClosedRange<Int> = -3600...(30 * 86400)) throws(TLSError) {
         var error = [CChar](repeating: 0, count: 256)
-        guard volley_tls_self_signed(certificate, key, name, &error, Int32(error.count)) == 0 else {
+        guard volley_tls_self_signed(certificate, key, name, validity.lowerBound, validity.upperBound, &error, Int32(error.count)) == 0 else {
             throw TLSError(.setup, text(error))
         }
     }
@@ -158,16 +160,23 @@ public final class TLSStream {
         }
     }
 
-    /// Decrypted bytes into `buffer`: `.transferred(n)`, `.wouldBlock` (including "wants to
-    /// write", rare after the handshake), `.endOfStream` (close_notify), `.failed(EIO)`.
+    /// Decrypted bytes into `buffer`, as many records as OpenSSL holds and fit:
+    /// `.transferred(n)`, `.wouldBlock` (including "wants to write", rare after the handshake),
+    /// `.endOfStream` (close_notify, or TCP closed), `.failed(errno)`; a TLS protocol error
+    /// (a record that does not decrypt, a fatal alert) is `.failed(EPROTO)`.
     @inline(__always)
     public func read(into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
-        let n = volley_tls_read(ssl, buffer.baseAddress, Int32(clamping: buffer.count))
+        Self.result(volley_tls_read_available(ssl, buffer.baseAddress, Int32(clamping: buffer.count)))
+    }
+
+    @inline(__always)
+    static func result(_ n: Int32) -> IOResult {
         if n > 0 { return .transferred(Int(n)) }
         switch n {
         case 0, -2: return .wouldBlock
         case -1: return .endOfStream
-        default: return .failed(EIO)
+        case ...(-1000): return .failed(-(n + 1000))
+        default: return .failed(EPROTO)
         }
     }
 
@@ -179,9 +188,7 @@ public final class TLSStream {
     @inline(__always)
     public func write(_ bytes: UnsafeRawBufferPointer) -> IOResult {
         guard bytes.count > 0 else { return .transferred(0) }
-        let n = volley_tls_write(ssl, bytes.baseAddress, Int32(clamping: bytes.count))
-        if n > 0 { return .transferred(Int(n)) }
-        return n == 0 ? .wouldBlock : .failed(EPIPE)
+        return Self.result(volley_tls_write(ssl, bytes.baseAddress, Int32(clamping: bytes.count)))
     }
 
     /// Frees record buffers of an idle connection.

@@ -11,14 +11,20 @@ public enum MetricCatalog {
         "delivery.received", "delivery.duplicated", "delivery.out_of_order", "delivery.missing", "delivery.expected",
         "barrier.releases", "iterations", "expect.unanswered",
         "connections.held_ms", "connections.due_ms", "agent.cpu_ms", "generator.loop_cpu_ms", "generator.limited",
+        "tls.handshakes", "tls.resumed",
+        "errors.tls.verify_failed", "errors.tls.handshake", "errors.tls.timeout", "errors.tls.closed",
     ]
 
     /// Counters broken down further at run time ("errors.handshake_status.503").
     public static let breakdownPrefixes = ["errors.connect.", "errors.handshake_status.", "errors.protocol_violation.", "delivery.order.",
-                                           "generator.loop_cpu_ms."]
+                                           "generator.loop_cpu_ms.", "errors.tls.verify_failed.", "errors.tls.handshake."]
 
     /// Latency histograms every run may record, besides the scenario's own `measure` names.
-    public static let builtInHistograms = ["connect", "barrier_release", "barrier_send", generatorLag]
+    public static let builtInHistograms = ["connect", tlsHandshake, "barrier_release", "barrier_send", generatorLag]
+
+    /// The TLS handshake of wss:// connections (µs), from TCP connected to secured; `connect`
+    /// spans the whole opening (TCP, TLS and the upgrade).
+    public static let tlsHandshake = "tls_handshake"
 
     /// How late each agent's loops ran their scheduled work (µs): the generator's own health,
     /// shown apart from the system's latencies.
@@ -30,9 +36,34 @@ public enum MetricCatalog {
     }
 
     /// True for the counters that sum to a run's errors: one level under `errors.`
-    /// (`errors.refused`), not the breakdowns (`errors.handshake_status.503`).
+    /// (`errors.refused`) or under a family (`errors.tls.verify_failed`), not the breakdowns
+    /// (`errors.handshake_status.503`, `errors.tls.verify_failed.certificate_has_expired`).
     public static func isErrorClass(_ name: String) -> Bool {
-        name.hasPrefix("errors.") && !name.dropFirst("errors.".count).contains(".")
+        guard name.hasPrefix("errors.") else { return false }
+        var rest = name.dropFirst("errors.".count)
+        for family in errorFamilies where rest.hasPrefix(family) {
+            rest = rest.dropFirst(family.count)
+            break
+        }
+        return !rest.isEmpty && !rest.contains(".")
+    }
+
+    /// Error classes grouped under a common name (`errors.tls.…`).
+    static let errorFamilies = ["tls."]
+
+    /// A breakdown name part from free text (an OpenSSL reason): lower case, words joined by `_`.
+    public static func slug(_ text: String) -> String {
+        var out = ""
+        for c in text.lowercased().unicodeScalars {
+            if (c >= "a" && c <= "z") || (c >= "0" && c <= "9") {
+                out.unicodeScalars.append(c)
+            } else if !out.isEmpty && !out.hasSuffix("_") {
+                out += "_"
+            }
+            if out.count >= 60 { break }
+        }
+        while out.hasSuffix("_") { out.removeLast() }
+        return out.isEmpty ? "other" : out
     }
 
     /// Failed operations per operation attempted (connection attempts plus messages sent), as

@@ -5,6 +5,8 @@ struct ScenarioDecoder {
     let file: String
     /// Reads a feeder file named in the scenario (relative paths are resolved by the caller).
     let loadFeeder: (String) throws(ScenarioError) -> Feeder?
+    /// Reads a certificate or key file named in the scenario.
+    let readFile: (String) throws(ScenarioError) -> String
 
     // MARK: Node helpers
 
@@ -79,7 +81,7 @@ struct ScenarioDecoder {
     // MARK: Scenario
 
     static let topLevelKeys = ["name", "description", "target", "targets", "headers", "subprotocols", "feeder", "model",
-                               "phases", "steps", "thresholds", "delivery", "options"]
+                               "phases", "steps", "thresholds", "delivery", "options", "tls", "compression"]
 
     func decode(_ root: YAMLNode, source: String) throws(ScenarioError) -> Scenario {
         let top = try mapping(root, allowed: Self.topLevelKeys, what: "the scenario")
@@ -221,10 +223,15 @@ struct ScenarioDecoder {
             }
         }
 
-        let scenario = Scenario(name: name, description: try top["description"].map { (e) throws(ScenarioError) in try text(e.value, what: "the description") },
+        let tls = try top["tls"].map { (e) throws(ScenarioError) in try tlsOptions(e.value) } ?? TLSOptions()
+        let compression = try top["compression"].map { (e) throws(ScenarioError) in try compressionOptions(e.value) } ?? CompressionOptions()
+
+        var scenario = Scenario(name: name, description: try top["description"].map { (e) throws(ScenarioError) in try text(e.value, what: "the description") },
                                 targets: targets, headers: headers, subprotocols: subprotocols, feeder: feeder, model: model,
                                 phases: phases, steps: steps, thresholds: [], delivery: delivery, options: options,
                                 source: source, file: file)
+        scenario.tls = tls
+        scenario.compression = compression
         try ScenarioChecker(file: file).check(scenario, stepsNode: stepsEntry.value)
         // Threshold expressions are read last: they name the metrics and phases defined above.
         var checked = scenario
@@ -239,13 +246,68 @@ struct ScenarioDecoder {
 
     func targetURL(_ node: YAMLNode, columns: [String]?) throws(ScenarioError) -> Template {
         let s = try text(node, what: "a target URL")
-        if s.hasPrefix("wss://") {
-            throw error(node, "wss:// (TLS) targets are not supported yet; use a ws:// URL (for example behind a TLS-terminating proxy)")
-        }
-        guard s.hasPrefix("ws://") else {
-            throw error(node, "expected a WebSocket URL starting with ws://, found \"\(s)\"")
+        guard s.hasPrefix("ws://") || s.hasPrefix("wss://") else {
+            throw error(node, "expected a WebSocket URL starting with ws:// or wss://, found \"\(s)\"")
         }
         return try Template(s, file: file, line: node.line, column: node.column, feederColumns: columns)
+    }
+
+    // MARK: TLS and compression
+
+    func tlsOptions(_ node: YAMLNode) throws(ScenarioError) -> TLSOptions {
+        let m = try mapping(node, allowed: ["ca", "insecure", "server_name", "client_cert", "client_key", "session_reuse", "min_version"],
+                            what: "tls")
+        var t = TLSOptions()
+        func pem(_ key: String, what: String) throws(ScenarioError) -> PEMFile? {
+            guard let e = m[key] else { return nil }
+            let path = try text(e.value, what: what)
+            let contents: String
+            do {
+                contents = try readFile(path)
+            } catch {
+                throw self.error(e.value, error.message)
+            }
+            guard contents.contains("-----BEGIN ") else {
+                throw self.error(e.value, "\(path) is not a PEM file (no \"-----BEGIN\" line); \(what) must be in PEM format")
+            }
+            return PEMFile(path: path, contents: contents)
+        }
+        t.ca = try pem("ca", what: "the CA certificate file")
+        t.clientCertificate = try pem("client_cert", what: "the client certificate file")
+        t.clientKey = try pem("client_key", what: "the client key file")
+        if (t.clientCertificate == nil) != (t.clientKey == nil) {
+            throw error(node, "mutual TLS needs both client_cert and client_key")
+        }
+        if let e = m["insecure"] { t.insecure = try bool(e.value, what: "insecure") }
+        if t.insecure && t.ca != nil {
+            throw error(m["insecure"]!, "insecure: true skips verification, so ca would be ignored; use one or the other")
+        }
+        if let e = m["server_name"] { t.serverName = try text(e.value, what: "the TLS server name") }
+        if let e = m["session_reuse"] { t.sessionReuse = try bool(e.value, what: "session_reuse") }
+        if let e = m["min_version"] {
+            let v = try text(e.value, what: "min_version")
+            switch v {
+            case "1.2", "TLSv1.2": t.minimumVersion = 12
+            case "1.3", "TLSv1.3": t.minimumVersion = 13
+            default: throw error(e.value, "min_version is 1.2 or 1.3, found \"\(v)\"")
+            }
+        }
+        return t
+    }
+
+    func compressionOptions(_ node: YAMLNode) throws(ScenarioError) -> CompressionOptions {
+        let m = try mapping(node, allowed: ["deflate", "client_no_context_takeover", "server_no_context_takeover",
+                                            "client_max_window_bits", "server_max_window_bits"], what: "compression")
+        var c = CompressionOptions()
+        if let e = m["deflate"] { c.deflate = try bool(e.value, what: "deflate") }
+        if let e = m["client_no_context_takeover"] { c.clientNoContextTakeover = try bool(e.value, what: "client_no_context_takeover") }
+        if let e = m["server_no_context_takeover"] { c.serverNoContextTakeover = try bool(e.value, what: "server_no_context_takeover") }
+        if let e = m["client_max_window_bits"] { c.clientMaxWindowBits = try integer(e.value, what: "client_max_window_bits", range: 8...15) }
+        if let e = m["server_max_window_bits"] { c.serverMaxWindowBits = try integer(e.value, what: "server_max_window_bits", range: 8...15) }
+        if !c.deflate && m.count > (m["deflate"] == nil ? 0 : 1) {
+            throw error(node, "the compression parameters apply to permessage-deflate; add \"deflate: true\"")
+        }
+        return c
     }
 
     // MARK: Phases

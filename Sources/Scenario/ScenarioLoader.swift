@@ -11,22 +11,36 @@ public enum ScenarioLoader {
             throw ScenarioError(file: path, line: 1, column: 1, message: "cannot read the scenario file: \(String(cString: strerror(errno)))")
         }
         let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        return try load(source: text, file: path) { (name) throws(ScenarioError) -> Feeder? in
+        return try load(source: text, file: path, feeder: { (name) throws(ScenarioError) -> Feeder? in
             let feederPath = name.hasPrefix("/") ? name : directory + "/" + name
             guard let csv = readFile(feederPath) else {
                 throw ScenarioError(file: path, line: 1, column: 1, message: "cannot read the feeder file \(feederPath): \(String(cString: strerror(errno)))")
             }
             return try Feeder.parse(csv, file: feederPath)
-        }
+        }, files: { (name) throws(ScenarioError) -> String in
+            let filePath = name.hasPrefix("/") ? name : directory + "/" + name
+            guard let contents = readFile(filePath) else {
+                throw ScenarioError(file: path, line: 1, column: 1, message: "cannot read \(filePath): \(String(cString: strerror(errno)))")
+            }
+            return contents
+        })
     }
 
     /// Loads a scenario from its text; `feeder` supplies the feeder named in it (agents receive
     /// it from the coordinator instead of reading files).
-    public static func load(source: String, file: String, feeder: (String) throws(ScenarioError) -> Feeder?) throws(ScenarioError) -> Scenario {
+    public static func load(source: String, file: String, feeder: (String) throws(ScenarioError) -> Feeder?,
+                            files: (String) throws(ScenarioError) -> String = noFiles) throws(ScenarioError) -> Scenario {
         let root = try YAMLParser.parse(source, file: file)
         return try withoutActuallyEscaping(feeder) { (loader) throws(ScenarioError) -> Scenario in
-            try ScenarioDecoder(file: file, loadFeeder: loader).decode(root, source: source)
+            try withoutActuallyEscaping(files) { (reader) throws(ScenarioError) -> Scenario in
+                try ScenarioDecoder(file: file, loadFeeder: loader, readFile: reader).decode(root, source: source)
+            }
         }
+    }
+
+    /// A file reader for scenarios given as text alone.
+    public static func noFiles(_ name: String) throws(ScenarioError) -> String {
+        throw ScenarioError(file: name, line: 1, column: 1, message: "cannot read \(name): the scenario was given as text, without its files")
     }
 
     /// The whole content of a text file, or nil (errno says why).

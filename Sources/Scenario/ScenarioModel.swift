@@ -14,6 +14,10 @@ public struct Scenario: Sendable {
     /// Threshold expressions as written, with their location (evaluated by the coordinator).
     public var thresholds: [Threshold]
     public var delivery: DeliveryTracking?
+    /// How wss:// targets are secured.
+    public var tls = TLSOptions()
+    /// Whether permessage-deflate is offered, and how.
+    public var compression = CompressionOptions()
     public var options: RunOptions
     /// The source text, so agents can be sent exactly what the coordinator validated.
     public var source: String

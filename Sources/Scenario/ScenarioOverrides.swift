@@ -1,5 +1,6 @@
 /// The changes a run may make to a scenario as written: other targets (`--target`,
-/// `--target-host`) and other connection counts (`--connections`). The coordinator applies
+/// `--target-host`), other connection counts (`--connections`) and other TLS trust
+/// (`--tls-ca`, `--insecure`). The coordinator applies
 /// them once; the run plan carries the resulting values, and agents apply those values with the
 /// same functions, so coordinator and agents run one and the same effective scenario.
 extension Scenario {
@@ -27,12 +28,27 @@ extension Scenario {
         return s
     }
 
-    /// `url` with its host:port replaced by `authority`.
-    public static func url(_ url: String, withAuthority authority: String) -> String {
+    /// The scenario trusting `ca` (`--tls-ca`) or skipping verification (`--insecure`) for
+    /// its wss:// targets instead of what its `tls:` says.
+    public func replacingTLSTrust(ca: PEMFile?, insecure: Bool) -> Scenario {
+        var s = self
+        if let ca {
+            s.tls.ca = ca
+            s.tls.insecure = false
+        }
+        if insecure {
+            s.tls.insecure = true
+            s.tls.ca = nil
+        }
+        return s
+    }
+
+    /// `url` with its host:port replaced by `authority` (and its scheme by `newScheme`, "wss://").
+    public static func url(_ url: String, withAuthority authority: String, scheme newScheme: String? = nil) -> String {
         let scheme = url.hasPrefix("wss://") ? "wss://" : url.hasPrefix("ws://") ? "ws://" : nil
         guard let scheme else { return url }
         let rest = url.dropFirst(scheme.count)
         let pathStart = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
-        return scheme + authority + rest[pathStart...]
+        return (newScheme ?? scheme) + authority + rest[pathStart...]
     }
 }

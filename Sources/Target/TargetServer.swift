@@ -11,12 +11,31 @@ public struct TargetConfiguration: Sendable {
     /// Set in worker processes spawned by the supervisor.
     public var workerIndex: Int?
     public var hubFD: Int32?
+    /// Serve wss:// with this certificate (chain) and key, PEM files.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
 
     public init(listen: SocketAddress, workers: Int = 1, workerIndex: Int? = nil, hubFD: Int32? = nil) {
         self.listen = listen
         self.workers = workers
         self.workerIndex = workerIndex
         self.hubFD = hubFD
+    }
+
+    /// The TLS options as command-line arguments (passed on to worker processes).
+    var tlsArguments: [String] {
+        guard let tlsCertificate, let tlsKey else { return [] }
+        return ["--tls-cert", tlsCertificate, "--tls-key", tlsKey]
+    }
+
+    /// The server options the configuration asks for: a TLS context read from the files.
+    func serverOptions() throws(TLSError) -> ServerOptions {
+        var options = ServerOptions()
+        guard let tlsCertificate, let tlsKey else { return options }
+        guard let certificate = FileSystem.readText(tlsCertificate) else { throw TLSError(.setup, "cannot read the certificate \(tlsCertificate)") }
+        guard let key = FileSystem.readText(tlsKey) else { throw TLSError(.setup, "cannot read the key \(tlsKey)") }
+        options.tls = try TLSContext(serverCertificate: certificate, key: key)
+        return options
     }
 }
 
@@ -38,14 +57,15 @@ public enum TargetServer {
             let worker = configuration.workerIndex ?? 0
             let app = TargetApplication(loop: loop, worker: worker, workers: configuration.workers)
             let listener = try WebSocketListener(address: configuration.listen, loop: loop, router: app,
-                                                 reusePort: configuration.workers > 1)
+                                                 options: try configuration.serverOptions(), reusePort: configuration.workers > 1)
             listener.onAccept = { [unowned app] in app.accepted($0) }
             if let fd = configuration.hubFD { try app.attachHub(fd: fd) }
             let shutdown = GracefulShutdown(loop: loop, app: app, listener: listener)
             let signals = try SignalWatcher(SignalWatcher.stopSignals, loop: loop) { _ in shutdown.signalled() }
             if worker == 0 {
                 let bound = listener.localAddress.map(String.init(describing:)) ?? "\(configuration.listen)"
-                Log.out("volley target: listening on \(bound) (\(configuration.workers) worker\(configuration.workers == 1 ? "" : "s")); paths /, /echo, /rooms/NAME, /chat?name=NAME, /delay?ms=N, /counter, /state, /private?user=ID, /health, /metrics")
+                let scheme = configuration.tlsCertificate == nil ? "ws" : "wss"
+                Log.out("volley target: listening on \(scheme)://\(bound) (\(configuration.workers) worker\(configuration.workers == 1 ? "" : "s")); paths /, /echo, /rooms/NAME, /chat?name=NAME, /delay?ms=N, /counter, /state, /private?user=ID, /health, /metrics")
             }
             loop.run()
             withExtendedLifetime(signals) {}

@@ -41,7 +41,7 @@ final class TargetSupervisor {
     private func spawn(_ index: Int) throws(SocketError) {
         let (ours, theirs) = try Socket.pair()
         let args = [executable, "target", "--listen", "\(configuration.listen)", "--workers", "\(configuration.workers)",
-                    "--worker-index", "\(index)", "--hub-fd", "3"]
+                    "--worker-index", "\(index)", "--hub-fd", "3"] + configuration.tlsArguments
         let child: ChildProcess
         do {
             child = try ChildProcess(path: executable, arguments: args, inherit: (theirs.fd, 3))

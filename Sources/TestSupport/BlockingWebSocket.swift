@@ -14,21 +14,27 @@ public final class BlockingWebSocket: WebSocketDelegate {
     private var opened = false
     /// How the connection ended, once it has.
     public private(set) var outcome: CloseOutcome?
+    /// The TLS handshake, once secured (wss://): its duration and whether it resumed a session.
+    public private(set) var secured: (nanoseconds: Int64, resumed: Bool)?
+    /// The session the server issued, taken when the connection closed (wss://).
+    public private(set) var session: TLSSession?
 
     /// Connects to `url` and waits for the handshake; throws if it does not open.
     public convenience init(_ url: String, headers: [(name: String, value: String)] = [], subprotocols: [String] = [],
-                            timeout: Double = 5) throws {
-        try self.init(connecting: url, headers: headers, subprotocols: subprotocols, timeout: timeout)
+                            tls: ClientTLS? = nil, timeout: Double = 5) throws {
+        try self.init(connecting: url, headers: headers, subprotocols: subprotocols, tls: tls, timeout: timeout)
         if let outcome, !opened { throw Failure(description: "could not open \(url): \(outcome)") }
     }
 
-    private init(connecting url: String, headers: [(name: String, value: String)], subprotocols: [String], timeout: Double) throws {
+    private init(connecting url: String, headers: [(name: String, value: String)], subprotocols: [String], tls: ClientTLS?,
+                 timeout: Double) throws {
         guard let parsed = WebSocketURL(url) else { throw Failure(description: "bad URL \(url)") }
         loop = try EventLoop()
         let address = try Resolver.resolve(host: parsed.host, port: parsed.port)[0]
         var options = ClientOptions()
         options.headers = headers
         options.subprotocols = subprotocols
+        options.tls = tls
         connection = try WebSocketConnection.connect(to: address, url: parsed, on: loop, options: options, delegate: self)
         try step(timeout: timeout, until: { self.opened || self.outcome != nil }, what: "the handshake with \(url)")
     }
@@ -42,12 +48,20 @@ public final class BlockingWebSocket: WebSocketDelegate {
 
     public func webSocketDidOpen(_ connection: WebSocketConnection) { opened = true }
 
+    public func webSocketDidSecure(_ connection: WebSocketConnection, nanoseconds: Int64, resumed: Bool) {
+        secured = (nanoseconds, resumed)
+    }
+
+    /// "TLSv1.3 TLS_AES_256_GCM_SHA384" on an open wss:// connection.
+    public var tlsDescription: String? { connection?.tlsDescription }
+
     public func webSocket(_ connection: WebSocketConnection, didReceive payload: UnsafeRawBufferPointer, opcode: Opcode) {
         messages.append((opcode, Array(payload)))
     }
 
     public func webSocket(_ connection: WebSocketConnection, didCloseWith outcome: CloseOutcome) {
         self.outcome = outcome
+        session = connection.takeTLSSession()
     }
 
     private func step(timeout: Double, until done: () -> Bool, what: String) throws {
@@ -114,8 +128,8 @@ public final class BlockingWebSocket: WebSocketDelegate {
     }
 
     /// Tries to connect; returns how the attempt ended if it did not open (nil if it opened).
-    public static func attempt(_ url: String, timeout: Double = 5) throws -> CloseOutcome? {
-        let ws = try BlockingWebSocket(connecting: url, headers: [], subprotocols: [], timeout: timeout)
+    public static func attempt(_ url: String, tls: ClientTLS? = nil, timeout: Double = 5) throws -> CloseOutcome? {
+        let ws = try BlockingWebSocket(connecting: url, headers: [], subprotocols: [], tls: tls, timeout: timeout)
         if ws.opened {
             try ws.close()
             return nil

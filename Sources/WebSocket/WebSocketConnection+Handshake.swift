@@ -20,7 +20,7 @@ extension WebSocketConnection {
     }
 
     func writeRequest(_ request: UnsafeRawBufferPointer, _ handshake: HandshakeState) {
-        switch socket.write(request) {
+        switch transportWrite(request) {
         case let .transferred(n):
             phase = .handshaking
             if n < request.count { queue(UnsafeRawBufferPointer(rebasing: request[n...])) }
@@ -34,6 +34,12 @@ extension WebSocketConnection {
     }
 
     func processHandshake(_ bytes: UnsafeMutableRawBufferPointer) -> Int {
+        if role == .server && tls == nil && bytes.first == 0x16 {
+            // A TLS ClientHello (record type 22) on a plain port: answer at once rather than
+            // wait for a request head that never comes.
+            respond(status: 400, body: Array("this port speaks plain ws:// (HTTP), not TLS: connect with ws://\n".utf8))
+            return bytes.count
+        }
         let scan = HTTPHeadParser.scan(UnsafeRawBufferPointer(bytes))
         switch scan {
         case .incomplete:

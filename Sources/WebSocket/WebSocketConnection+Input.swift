@@ -9,6 +9,10 @@ extension WebSocketConnection {
             if !events.isDisjoint(with: .connectDone) { completeConnect() }
             if phase != .handshaking { return }
         }
+        if phase == .securing {
+            continueSecuring()
+            return
+        }
         if events.contains(.writable) && !output.isEmpty {
             flushOutput()
             if phase == .closed { return }
@@ -25,13 +29,31 @@ extension WebSocketConnection {
             finish(.connectFailed(SocketError("connect", address: handshake?.peer, code: code)))
             return
         }
+        if tls != nil {
+            startSecuring()
+            return
+        }
         phase = .handshaking
         flushOutput()
     }
 
     func readAvailable() {
+        guard let tls else {
+            readOnce()
+            return
+        }
+        // OpenSSL may hold records it read ahead, which epoll cannot report.
+        while readOnce() && phase != .closed && tls.hasPending {}
+        // Idle connections keep no record buffers (OpenSSL 3.0 leaves a 16 KiB write buffer
+        // behind after reading TLS 1.3 session tickets).
+        if phase == .open && output.isEmpty && !tls.hasPending { tls.releaseBuffers() }
+    }
+
+    /// One read: true when bytes arrived (and were handled).
+    @discardableResult
+    func readOnce() -> Bool {
         let buffer = loop.readBuffer
-        switch socket.read(into: buffer) {
+        switch transportRead(into: buffer) {
         case let .transferred(n):
             flags.insert(.receivedData)
             let received = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
@@ -58,22 +80,26 @@ extension WebSocketConnection {
                     }
                 }
             }
+            return true
         case .wouldBlock:
-            return
+            return false
         case .endOfStream:
             endOfStream()
         case let .failed(code):
-            if phase == .handshaking && role == .client && !flags.contains(.receivedData) {
+            if phase == .handshaking && role == .client && tls == nil && !flags.contains(.receivedData) {
                 // A refused or unreachable connect surfaces here when the request went out at once.
                 finish(.connectFailed(SocketError("connect", address: handshake?.peer, code: code)))
             } else {
                 finish(.connectionLost(SocketError("read", code: code)))
             }
         }
+        return false
     }
 
     func endOfStream() {
         switch phase {
+        case .securing:
+            finish(.tlsFailed(TLSError(.closedDuringHandshake, "the peer closed the connection during the TLS handshake")))
         case .handshaking where role == .client:
             finish(.handshakeFailed(.connectionClosed))
         case .handshaking:

@@ -115,7 +115,7 @@ extension WebSocketConnection {
             output.append(bytes)
             return true
         }
-        switch socket.write(bytes) {
+        switch transportWrite(bytes) {
         case let .transferred(n):
             if n < bytes.count { queue(UnsafeRawBufferPointer(rebasing: bytes[n...])) }
             return true
@@ -135,7 +135,7 @@ extension WebSocketConnection {
             output.append(payload)
             return true
         }
-        switch socket.write(header, payload) {
+        switch transportWrite(header, payload) {
         case let .transferred(n):
             if n < header.count {
                 queue(UnsafeRawBufferPointer(rebasing: header[n...]))
@@ -162,7 +162,7 @@ extension WebSocketConnection {
 
     func flushOutput() {
         while !output.isEmpty {
-            switch socket.write(UnsafeRawBufferPointer(output.readable)) {
+            switch transportWrite(UnsafeRawBufferPointer(output.readable)) {
             case let .transferred(n):
                 output.consume(n)
             case .wouldBlock, .endOfStream:

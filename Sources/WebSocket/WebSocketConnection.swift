@@ -1,10 +1,13 @@
 import ByteCoding
 import Net
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One WebSocket connection (client or server end) on one event loop.
 ///
 /// The connection owns its socket and moves through explicit phases:
-/// connecting → handshaking → open → closing → draining → closed. Received data is parsed in
+/// connecting → (securing) → handshaking → open → closing → draining → closed. Received data is parsed in
 /// place in the loop's shared read buffer; only bytes of an incomplete frame are copied into the
 /// connection, and buffers are freed as soon as they are empty, so an idle connection holds no
 /// buffer memory. Every method must be called on the connection's loop thread.
@@ -13,6 +16,8 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
     public enum Phase: UInt8, Sendable {
         /// TCP connect in progress (client).
         case connecting
+        /// TLS handshake in progress (wss://).
+        case securing
         /// Waiting for the handshake response (client) or request (server).
         case handshaking
         /// Messages flow both ways.
@@ -41,6 +46,8 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
     public var tag: Int = 0
 
     var inbound: InboundProtocol
+    /// TLS over the socket (wss://), nil on plain connections.
+    var tls: TLSStream?
     var input = ByteQueue()
     var output = ByteQueue()
     /// Bytes that must be buffered before parsing is worth trying again (a frame larger than what arrived).
@@ -98,6 +105,8 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
         let peer: SocketAddress?
         /// Extra request headers (clients), until the request is written.
         var headers: [(name: String, value: String)] = []
+        /// When TCP was connected and the TLS handshake began.
+        var securingStarted: Instant?
         /// The key as text (for the slow paths).
         var key: String { withUnsafeBytes(of: keyBytes) { String(decoding: $0, as: UTF8.self) } }
 
@@ -145,13 +154,27 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
         handshake.headers = options.headers
         handshake.template = options.requestTemplate
         connection.handshake = handshake
+        if let tls = options.tls {
+            do {
+                connection.tls = try TLSStream(client: tls.context, socket: socket, serverName: tls.serverName ?? url.host,
+                                               verifyName: true, session: tls.session)
+            } catch {
+                socket.close()
+                throw SocketError("TLS setup", code: EPROTO)
+            }
+        }
         do {
-            try loop.register(fd: socket.fd, interest: .readable, handler: connection)
+            try loop.register(fd: socket.fd, interest: connected || options.tls == nil ? .readable : .writable, handler: connection)
         } catch {
             socket.close()
             throw error
         }
         if let timeout = options.openTimeout { connection.startTimer(after: timeout) }
+        if options.tls != nil {
+            // TLS speaks first once TCP is up; until then the connect's completion is awaited.
+            if connected { connection.startSecuring() }
+            return connection
+        }
         // Write the request at once: on loopback and fast networks the connection is usually
         // established already. If it is not, the write reports EAGAIN and the request waits in
         // the output queue for writability (which is also when a failed connect shows).
@@ -165,6 +188,15 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
         let connection = WebSocketConnection(socket: socket, loop: loop, role: .server, phase: .handshaking,
                                              limits: options.limits, closeTimeout: options.closeTimeout)
         connection.handshake = HandshakeState(url: nil, subprotocols: [], router: router, peer: peer)
+        if let context = options.tls {
+            do {
+                connection.tls = try TLSStream(server: context, socket: socket)
+            } catch {
+                throw SocketError("TLS setup", code: EPROTO)
+            }
+            connection.phase = .securing
+            connection.handshake?.securingStarted = loop.clock.now()
+        }
         try loop.register(fd: socket.fd, interest: .readable, handler: connection)
         connection.startTimer(after: options.handshakeTimeout)
         return connection
@@ -177,7 +209,7 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
     /// Starts the close handshake (or, before the connection is open, abandons it).
     public func close(code: UInt16 = CloseCode.normal, reason: String = "") {
         switch phase {
-        case .connecting, .handshaking:
+        case .connecting, .securing, .handshaking:
             finish(.aborted)
         case .open:
             sendClose(code: code, reason: reason)
@@ -193,6 +225,7 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
     public func expireOpen() {
         switch phase {
         case .connecting: finish(.timedOut("connect"))
+        case .securing: finish(.tlsFailed(TLSError(.timeout, "no TLS handshake in time")))
         case .handshaking: finish(.timedOut("handshake"))
         default: break
         }
@@ -217,6 +250,7 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
         guard token == UInt64(timerGeneration) else { return }
         switch phase {
         case .connecting: finish(.timedOut("connect"))
+        case .securing: finish(.tlsFailed(TLSError(.timeout, "no TLS handshake in time")))
         case .handshaking: finish(.timedOut("handshake"))
         case .closing: finish(.timedOut("close"))
         case .draining: finish(nil)
@@ -227,12 +261,18 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
     func report(_ outcome: CloseOutcome) {
         guard !flags.contains(.closeReported) else { return }
         flags.insert(.closeReported)
-        delegate?.webSocket(self, didCloseWith: outcome)
+        if let delegate {
+            delegate.webSocket(self, didCloseWith: outcome)
+        } else if let router = handshake?.router {
+            // A server connection that ended before it was upgraded (TLS failure, refusal).
+            router.connectionDidEnd(self, beforeUpgrade: outcome)
+        }
     }
 
     /// Closes the socket and, unless already reported, reports `outcome`.
     func finish(_ outcome: CloseOutcome?) {
         guard phase != .closed else { return }
+        if tls != nil { endTLS(clean: phase == .draining || phase == .closing) }
         phase = .closed
         timerGeneration &+= 1
         loop.deregister(fd: socket.fd, closing: true)
@@ -240,9 +280,10 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
         output.removeAll()
         extras?.message.removeAll()
         if !flags.contains(.processing) { input.removeAll() }
-        handshake = nil
         if let outcome { report(outcome) } else { report(.aborted) }
+        handshake = nil
         delegate = nil
+        tls = nil
     }
 }
 

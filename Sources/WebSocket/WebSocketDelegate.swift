@@ -6,6 +6,8 @@ public enum CloseOutcome: Equatable, Sendable, CustomStringConvertible {
     case closed(initiatedLocally: Bool, code: UInt16?, reason: String)
     /// The TCP connection could not be established.
     case connectFailed(SocketError)
+    /// The TLS handshake failed (certificate verification, protocol, timeout).
+    case tlsFailed(TLSError)
     /// The client's opening handshake failed (non-101 status, bad headers...).
     case handshakeFailed(HandshakeError)
     /// The server refused the request (HTTP status sent), or answered it as plain HTTP.
@@ -25,6 +27,7 @@ public enum CloseOutcome: Equatable, Sendable, CustomStringConvertible {
             let c = code.map(String.init) ?? "no status"
             return "closed by \(local ? "us" : "peer") (\(c)\(reason.isEmpty ? "" : ", \"\(reason)\""))"
         case let .connectFailed(e): return "\(e)"
+        case let .tlsFailed(e): return "\(e)"
         case let .handshakeFailed(e): return "handshake failed: \(e)"
         case let .answeredWithHTTP(status): return "answered with HTTP \(status)"
         case let .protocolViolation(v): return "protocol violation: \(v)"
@@ -37,6 +40,8 @@ public enum CloseOutcome: Equatable, Sendable, CustomStringConvertible {
 
 /// Receives a connection's events, on the connection's event loop thread.
 public protocol WebSocketDelegate: AnyObject {
+    /// The TLS handshake completed (wss://) after `nanoseconds`, resuming an earlier session or not.
+    func webSocketDidSecure(_ connection: WebSocketConnection, nanoseconds: Int64, resumed: Bool)
     /// The handshake completed; messages can be sent.
     func webSocketDidOpen(_ connection: WebSocketConnection)
     /// A complete text or binary message. `payload` is only valid during the call.
@@ -50,6 +55,7 @@ public protocol WebSocketDelegate: AnyObject {
 }
 
 extension WebSocketDelegate {
+    public func webSocketDidSecure(_ connection: WebSocketConnection, nanoseconds: Int64, resumed: Bool) {}
     public func webSocket(_ connection: WebSocketConnection, didReceivePong payload: UnsafeRawBufferPointer) {}
     public func webSocketDidDrain(_ connection: WebSocketConnection) {}
 }
@@ -66,6 +72,16 @@ public enum ServerRoute {
 public protocol WebSocketRouter: AnyObject {
     /// Called on the connection's loop when its request head has arrived.
     func route(_ request: HTTPRequestHead, connection: WebSocketConnection) -> ServerRoute
+    /// A wss:// connection completed its TLS handshake (before its request arrives).
+    func connectionDidSecure(_ connection: WebSocketConnection, nanoseconds: Int64, resumed: Bool)
+    /// A connection ended before it was upgraded: a failed TLS handshake, a refused or plain
+    /// HTTP request, a timeout.
+    func connectionDidEnd(_ connection: WebSocketConnection, beforeUpgrade outcome: CloseOutcome)
+}
+
+extension WebSocketRouter {
+    public func connectionDidSecure(_ connection: WebSocketConnection, nanoseconds: Int64, resumed: Bool) {}
+    public func connectionDidEnd(_ connection: WebSocketConnection, beforeUpgrade outcome: CloseOutcome) {}
 }
 
 /// Options of a client connection.
@@ -83,8 +99,26 @@ public struct ClientOptions: Sendable {
     /// The request's constant parts for this URL and headers, prepared once by owners that open
     /// many connections (then `headers` and `subprotocols` must match it).
     public var requestTemplate: ClientHandshake.RequestTemplate?
+    /// TLS (wss://): nil for plain ws://.
+    public var tls: ClientTLS?
 
     public init() {}
+}
+
+/// How a client secures its connection.
+public struct ClientTLS: Sendable {
+    /// Trust, verification and client identity, shared by many connections.
+    public var context: TLSContext
+    /// The name sent as SNI and checked against the certificate (default: the URL's host).
+    public var serverName: String?
+    /// A session from an earlier connection, to resume.
+    public var session: TLSSession?
+
+    public init(context: TLSContext, serverName: String? = nil, session: TLSSession? = nil) {
+        self.context = context
+        self.serverName = serverName
+        self.session = session
+    }
 }
 
 /// Options of server connections.
@@ -94,6 +128,8 @@ public struct ServerOptions: Sendable {
     public var handshakeTimeout: Int64 = Nanoseconds.seconds(10)
     /// Time allowed for the close handshake.
     public var closeTimeout: Int64 = Nanoseconds.seconds(2)
+    /// Serve wss:// with this certificate; nil for plain ws://.
+    public var tls: TLSContext?
 
     public init() {}
 }

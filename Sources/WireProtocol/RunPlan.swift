@@ -70,6 +70,45 @@ extension RunPlan {
         w.writeLittleEndian(seed)
         w.writeLittleEndian(leaseMillis)
         w.writeLittleEndian(loopsPerAgent)
+        Self.encode(scenario.tls, into: &w)
+    }
+
+    /// The effective TLS options (after `--tls-ca`, `--insecure`), with the PEM text of their files.
+    static func encode(_ tls: TLSOptions, into w: inout ByteWriter) {
+        for file in [tls.ca, tls.clientCertificate, tls.clientKey] {
+            w.write(file != nil)
+            if let file {
+                w.writeLengthPrefixed(file.path)
+                w.writeLengthPrefixed(file.contents)
+            }
+        }
+        w.write(tls.insecure)
+        w.write(tls.serverName != nil)
+        if let name = tls.serverName { w.writeLengthPrefixed(name) }
+        w.write(tls.sessionReuse)
+        w.writeLittleEndian(UInt8(tls.minimumVersion))
+    }
+
+    static func decodeTLS(_ r: inout ByteReader) throws -> TLSOptions {
+        var files: [PEMFile?] = []
+        for _ in 0..<3 {
+            if try r.readBool() {
+                files.append(PEMFile(path: try r.readLengthPrefixedString(limit: 4096), contents: try r.readLengthPrefixedString(limit: 1 << 20)))
+            } else {
+                files.append(nil)
+            }
+        }
+        var tls = TLSOptions()
+        tls.ca = files[0]
+        tls.clientCertificate = files[1]
+        tls.clientKey = files[2]
+        tls.insecure = try r.readBool()
+        if try r.readBool() { tls.serverName = try r.readLengthPrefixedString(limit: 1024) }
+        tls.sessionReuse = try r.readBool()
+        let version = Int(try r.readLittleEndian(UInt8.self))
+        guard version == 12 || version == 13 else { throw WireError("the run plan asks for TLS minimum version \(version)") }
+        tls.minimumVersion = version
+        return tls
     }
 
     /// Reads a plan and materializes its scenario: the text parsed as the coordinator parsed
@@ -112,16 +151,22 @@ extension RunPlan {
         let seed = try r.readLittleEndian(UInt64.self)
         let lease = try r.readLittleEndian(UInt32.self)
         let loops = try r.readLittleEndian(UInt16.self)
+        let tls = try decodeTLS(&r)
 
         var scenario: Scenario
         do {
-            scenario = try ScenarioLoader.load(source: source, file: file) { (name) throws(ScenarioError) -> Feeder? in
+            scenario = try ScenarioLoader.load(source: source, file: file, feeder: { (name) throws(ScenarioError) -> Feeder? in
                 guard let feeder else {
                     throw ScenarioError(file: file, line: 1, column: 1, message: "the coordinator did not send the feeder \(name)")
                 }
                 return feeder
-            }
+            }, files: { (name) throws(ScenarioError) -> String in
+                // The plan's TLS options replace what the text names (a command-line override
+                // may have replaced a file), so the text's files are not needed here.
+                tls.files.first(where: { $0.path == name })?.contents ?? "-----BEGIN REPLACED BY THE RUN PLAN-----"
+            })
             scenario = try scenario.replacingTargets(targets, origin: "the run plan")
+            scenario.tls = tls
         } catch {
             throw WireError("the run plan's scenario does not load here: \(error)")
         }

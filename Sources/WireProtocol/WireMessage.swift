@@ -5,6 +5,9 @@ import Stats
 /// The protocol version both sides state in their first message.
 public let wireProtocolVersion: UInt16 = 2
 
+/// This build of volley (`volley --version`, results.json's generator).
+public let volleyVersion = "0.13.0"
+
 /// Everything the coordinator and an agent say to each other.
 ///
 /// Encoding is explicit: a one-byte type, then fields as fixed-width little-endian integers,

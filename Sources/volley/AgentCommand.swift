@@ -43,7 +43,7 @@ enum AgentCommand {
 /// Reading the shared token.
 enum TokenFile {
     static func read(_ path: String) throws(UsageError) -> [UInt8] {
-        guard let text = ScenarioLoader.readFile(path) else { throw UsageError("cannot read the token file \(path)") }
+        guard let text = FileSystem.readText(path) else { throw UsageError("cannot read the token file \(path)") }
         let token = Authentication.token(fromFile: text)
         guard !token.isEmpty else { throw UsageError("the token file \(path) is empty") }
         return token

@@ -65,7 +65,7 @@ enum ReportCommand {
 
     static func load(_ given: String) -> RunReport? {
         let path = resultsPath(given)
-        guard let text = ScenarioLoader.readFile(path) else {
+        guard let text = FileSystem.readText(path) else {
             Log.error("volley: cannot read \(path)")
             return nil
         }

@@ -1,3 +1,4 @@
+import Agent
 import Coordinator
 import Net
 import Report
@@ -10,7 +11,7 @@ enum RunCommand {
     static let usage = """
     usage: volley run SCENARIO.yaml [--agents HOST:PORT,... --token-file FILE] [--out DIR] [--target URL]
                                     [--target-host HOST:PORT] [--connections N] [--loops N] [--seed N]
-                                    [--lease DURATION] [--notify-url URL] [--quiet]
+                                    [--tls-ca FILE | --insecure] [--lease DURATION] [--notify-url URL] [--quiet]
       Runs the scenario: with --agents, on those agents (volley agent) as one cluster; without,
       on an agent in this process (or on local agent processes when one process may not hold
       enough connections). Live progress every second, then a summary, the thresholds and the
@@ -19,6 +20,8 @@ enum RunCommand {
       --target URL     replaces the scenario's target(s)
       --target-host H:P  replaces the host and port of the scenario's target(s), keeping paths
       --connections N  scales every phase's connections so that the peak is N
+      --tls-ca FILE    trust this CA (PEM) for wss:// targets instead of the system's
+      --insecure       skip certificate verification for wss:// targets (self-signed test servers)
       --loops N        event loops (threads) per agent; default one per core
       --seed N         the seed of every random choice (default: a new one, recorded in results.json)
       --lease D        agents stop on their own after D without a heartbeat (default 5s)
@@ -29,8 +32,8 @@ enum RunCommand {
 
     static func run(_ arguments: [String]) throws(UsageError) -> Int32 {
         let options = try CommandLineOptions(arguments, valued: ["out", "target", "target-host", "loops", "agents", "token-file", "lease",
-                                                                 "connections", "notify-url", "seed"],
-                                             switches: ["quiet"])
+                                                                 "connections", "notify-url", "seed", "tls-ca"],
+                                             switches: ["quiet", "insecure"])
         guard options.positionals.count == 1 else { throw UsageError("expected one scenario file\n\(usage)") }
         guard let loaded = load(options.positionals[0]) else { return ExitCode.couldNotRun }
         let scenario = try applyOverrides(loaded, options)
@@ -68,8 +71,8 @@ enum RunCommand {
         var s = scenario
         do {
             if let url = options.value("target") {
-                guard url.hasPrefix("ws://"), WebSocketURL(url) != nil else {
-                    throw UsageError("--target must be a ws:// URL, got \"\(url)\"")
+                guard WebSocketURL(url) != nil else {
+                    throw UsageError("--target must be a ws:// or wss:// URL, got \"\(url)\"")
                 }
                 s = try s.replacingTargets([url], origin: "--target")
             }
@@ -86,6 +89,23 @@ enum RunCommand {
         }
         if options.value("connections") != nil {
             s = s.scaled(toPeakConnections: try options.integer("connections", default: 1, range: 1...100_000_000))
+        }
+        if options.value("tls-ca") != nil && options.has("insecure") {
+            throw UsageError("--tls-ca and --insecure contradict each other: trust a CA, or skip verification")
+        }
+        var ca: PEMFile?
+        if let path = options.value("tls-ca") {
+            guard let text = FileSystem.readText(path) else { throw UsageError("cannot read the CA file \(path)") }
+            ca = PEMFile(path: path, contents: text)
+        }
+        s = s.replacingTLSTrust(ca: ca, insecure: options.has("insecure"))
+        if s.targets.contains(where: { $0.source.hasPrefix("wss://") }) {
+            // A CA or client key that OpenSSL cannot use is reported here, before any agent starts.
+            do {
+                _ = try ResolvedTargets.context(for: s.tls)
+            } catch {
+                throw UsageError("\(scenario.file): \(error)")
+            }
         }
         return s
     }

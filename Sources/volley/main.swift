@@ -2,6 +2,7 @@
 import Net
 import Scenario
 import Target
+import WireProtocol
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,9 +11,10 @@ let usage = """
 volley — distributed WebSocket load generator
 
 usage:
-  volley demo                                      run the bundled target and scenarios/demo.yaml against it
+  volley demo [--tls]                              run the bundled target and scenarios/demo.yaml against it
   volley run SCENARIO.yaml [--agents H:P,... --token-file F] [--out DIR] [--target URL]
                            [--target-host H:P] [--connections N] [--loops N] [--seed N] [--notify-url URL]
+                           [--tls-ca FILE | --insecure]
                                                    run a load test (on agents, or in this process);
                                                    DIR gets results.json, report.html, junit.xml,
                                                    METRIC.hlog and series.csv
@@ -24,7 +26,9 @@ usage:
                                                    serve runs for a coordinator
   volley validate SCENARIO.yaml [--agents N] [--connections N]
                                                    check a scenario, show its plan and split
-  volley target --listen ADDR:PORT [--workers N]   run the bundled system under test
+  volley target --listen ADDR:PORT [--workers N] [--tls-cert F --tls-key F]
+                                                   run the bundled system under test (ws:// or wss://)
+  volley version                                   this build, its protocol and its OpenSSL
   volley help                                      this text
 
 Exit codes: 0 passed; 1 thresholds failed (also a run stopped by an abort_on_fail
@@ -52,11 +56,15 @@ do {
         status = try ReportCommand.report(Array(arguments.dropFirst()))
     case "compare":
         status = try ReportCommand.compare(Array(arguments.dropFirst()))
+    case "version", "--version", "-V":
+        print("volley \(volleyVersion) (wire protocol \(wireProtocolVersion))")
+        print("TLS: \(OpenSSL.version), linked statically")
+        status = 0
     case nil, "help", "--help", "-h":
         print(usage)
         status = arguments.isEmpty ? 2 : 0
     default:
-        let commands = ["demo", "run", "validate", "agent", "target", "report", "compare", "help"]
+        let commands = ["demo", "run", "validate", "agent", "target", "report", "compare", "version", "help"]
         let hint = Suggest.closest(to: arguments[0], among: commands).map { " (did you mean \"\($0)\"?)" } ?? ""
         throw UsageError("unknown command \"\(arguments[0])\"\(hint)\n\n\(usage)")
     }

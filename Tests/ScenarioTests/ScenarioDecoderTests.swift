@@ -18,6 +18,51 @@ struct ScenarioDecoderTests {
         try ScenarioLoader.load(source: text, file: "s.yaml") { (_) throws(ScenarioError) -> Feeder? in feeder }
     }
 
+    @Test("tls: and compression: load with their files and values; each mistake is located")
+    func transportOptions() throws {
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+        func load(_ text: String) throws(ScenarioError) -> Scenario {
+            try ScenarioLoader.load(source: text, file: "s.yaml", feeder: { (_) throws(ScenarioError) -> Feeder? in nil },
+                                    files: { (name) throws(ScenarioError) -> String in
+                                        if name == "missing.pem" {
+                                            throw ScenarioError(file: "s.yaml", line: 1, column: 1, message: "cannot read missing.pem: No such file")
+                                        }
+                                        return name == "notes.txt" ? "just text" : pem
+                                    })
+        }
+        let base = "target: wss://chat.example.com/ws\nphases:\n  - { duration: 1s, connections: 1 }\nsteps: [connect]\n"
+        let s = try load(base + """
+        tls: { ca: ca.pem, server_name: edge.example.com, client_cert: me.pem, client_key: me.key, session_reuse: false, min_version: "1.3" }
+        compression: { deflate: true, client_no_context_takeover: true, server_max_window_bits: 10 }
+        """)
+        #expect(s.tls.ca == PEMFile(path: "ca.pem", contents: pem))
+        #expect(s.tls.clientCertificate?.path == "me.pem" && s.tls.clientKey?.path == "me.key")
+        #expect(s.tls.serverName == "edge.example.com" && !s.tls.sessionReuse && s.tls.minimumVersion == 13 && !s.tls.insecure)
+        #expect(s.compression.deflate && s.compression.clientNoContextTakeover && !s.compression.serverNoContextTakeover)
+        #expect(s.compression.serverMaxWindowBits == 10 && s.compression.clientMaxWindowBits == nil)
+        let defaults = try load(base)
+        #expect(defaults.tls == TLSOptions() && defaults.tls.sessionReuse && !defaults.compression.deflate)
+
+        let mistakes: [(String, Int, Int, String)] = [
+            ("tls: { ca: missing.pem }\n", 5, 12, "cannot read missing.pem"),
+            ("tls: { ca: notes.txt }\n", 5, 12, "not a PEM file"),
+            ("tls: { client_cert: me.pem }\n", 5, 6, "needs both client_cert and client_key"),
+            ("tls: { insecure: true, ca: ca.pem }\n", 5, 8, "use one or the other"),
+            ("tls: { min_version: 1.1 }\n", 5, 21, "1.2 or 1.3"),
+            ("tls: { verify: false }\n", 5, 8, "unknown key \"verify\" in tls"),
+            ("compression: { client_max_window_bits: 7, deflate: true }\n", 5, 40, "client_max_window_bits"),
+            ("compression: { server_no_context_takeover: true }\n", 5, 14, "add \"deflate: true\""),
+        ]
+        for (extra, line, column, message) in mistakes {
+            do {
+                _ = try load(base + extra)
+                Issue.record("expected an error for \(extra)")
+            } catch {
+                #expect(error.line == line && error.column == column && error.message.contains(message), "\(extra): \(error)")
+            }
+        }
+    }
+
     @Test("a minimal scenario loads with its defaults")
     func minimalScenario() throws {
         let s = try load(Self.minimal)
@@ -63,7 +108,7 @@ struct ScenarioDecoderTests {
         ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1, rate: fast }\nsteps: [connect]\n", 3, 43, "rate as messages"),
         ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1, rate: 1/s, total_rate: 5/s }\nsteps: [connect]\n", 3, 48, "not both"),
         ("target: http://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps: [connect]\n", 1, 9, "starting with ws://"),
-        ("target: wss://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps: [connect]\n", 1, 9, "not supported yet"),
+        ("target: https://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps: [connect]\n", 1, 9, "ws:// or wss://"),
         ("model: closd\ntarget: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps: [connect]\n", 1, 8, "unknown model"),
         // Steps.
         ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - conect\n", 5, 5, "did you mean \"connect\"?"),

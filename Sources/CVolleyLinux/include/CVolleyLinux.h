@@ -108,11 +108,12 @@ void volley_tls_context_free(void *context);
 void *volley_tls_new(void *context, int fd, int server, const char *name, int verify_name, void *session);
 /// One handshake step: 1 done, 0 wants to read, 2 wants to write, -1 failed.
 int volley_tls_handshake(void *ssl);
-/// Bytes decrypted (> 0), 0 wants to read, -2 wants to write, -1 close_notify, -3 failed or EOF.
-int volley_tls_read(void *ssl, void *buffer, int capacity);
+/// Decrypted bytes read (> 0, as many records as fit), 0 or -2 would block (wants to read / write),
+/// -1 end of stream, -3 TLS protocol error, -1000 - errno a socket error.
+int volley_tls_read_available(void *ssl, void *buffer, int capacity);
 /// True when OpenSSL holds input not yet returned (read again before waiting).
 int volley_tls_has_pending(void *ssl);
-/// Bytes written (> 0), 0 would block, -3 failed.
+/// Bytes written (> 0), 0 would block, -3 TLS error, -1000 - errno a socket error.
 int volley_tls_write(void *ssl, const void *buffer, int length);
 /// Frees idle record buffers (a TLS 1.3 ticket leaves a 16 KiB write buffer behind).
 void volley_tls_release_buffers(void *ssl);
@@ -128,7 +129,9 @@ void volley_tls_free(void *ssl, int send_close_notify);
 int volley_tls_failure(void *ssl, char *reason, int reason_len);
 /// "TLSv1.3 TLS_AES_256_GCM_SHA384".
 void volley_tls_describe(void *ssl, char *out, int len);
-/// Writes a self-signed P-256 certificate for `name` (and localhost, 127.0.0.1) and its key; 0 on success.
-int volley_tls_self_signed(const char *cert_path, const char *key_path, const char *name, char *error, int error_len);
+/// Writes a self-signed P-256 certificate for `name` (and localhost, 127.0.0.1), valid from
+/// `valid_from` to `valid_until` seconds from now, and its key; 0 on success.
+int volley_tls_self_signed(const char *cert_path, const char *key_path, const char *name, long valid_from, long valid_until,
+                           char *error, int error_len);
 
 #endif
