@@ -62,14 +62,26 @@ public final class VolleyProcess: @unchecked Sendable {
 public final class TargetProcess: @unchecked Sendable {
     public let port: UInt16
     public let volley: VolleyProcess
+    /// The certificate it serves wss:// with, if any.
+    public let certificate: TestCertificate?
 
-    /// Starts `volley target --workers N` and waits until /health answers.
-    public init(workers: Int = 1) throws {
+    /// Starts `volley target --workers N` (over TLS with `certificate`) and waits until it answers.
+    public init(workers: Int = 1, certificate: TestCertificate? = nil) throws {
         port = VolleyProcess.freePort()
-        volley = try VolleyProcess(["target", "--listen", "127.0.0.1:\(port)", "--workers", "\(workers)"])
+        self.certificate = certificate
+        var arguments = ["target", "--listen", "127.0.0.1:\(port)", "--workers", "\(workers)"]
+        if let certificate { arguments += ["--tls-cert", certificate.certificatePath, "--tls-key", certificate.keyPath] }
+        volley = try VolleyProcess(arguments)
         let deadline = Date().addingTimeInterval(10)
+        let port = port
+        func answers() -> Bool {
+            if let certificate {
+                return (try? BlockingWebSocket.attempt("wss://localhost:\(port)/echo", tls: certificate.trustingClient(), timeout: 1)) == .some(nil)
+            }
+            return (try? HTTPGet.get(port: port, path: "/health"))?.status == 200
+        }
         while true {
-            if let health = try? HTTPGet.get(port: port, path: "/health"), health.status == 200 { break }
+            if answers() { break }
             guard Date() < deadline, volley.process.isRunning else {
                 let result = volley.wait(timeout: 1)
                 throw HTTPGet.Failure(description: "volley target did not start: \(result.stderr)")
@@ -78,8 +90,10 @@ public final class TargetProcess: @unchecked Sendable {
         }
     }
 
-    /// ws://127.0.0.1:PORT + path
-    public func url(_ path: String) -> String { "ws://127.0.0.1:\(port)\(path)" }
+    /// ws://127.0.0.1:PORT + path, or wss://localhost:PORT + path when serving TLS.
+    public func url(_ path: String) -> String {
+        certificate == nil ? "ws://127.0.0.1:\(port)\(path)" : "wss://localhost:\(port)\(path)"
+    }
 
     /// One value of the target's /metrics (a line `NAME VALUE`), 0 when absent.
     public func metric(_ name: String) throws -> Int64 {
