@@ -8,9 +8,10 @@
 #       builds the cluster, runs the scenario against it (its targets' host and port become the
 #       target host's), prints the report and tears everything down, also on failure or Ctrl-C;
 #       exits with volley run's status.
-#   deploy/netns-cluster.sh up [--agents N] [--workers K] [--loops L] [--binary PATH]
+#   deploy/netns-cluster.sh up [--agents N] [--workers K] [--loops L] [--binary PATH] [--tls]
 #       builds the cluster and leaves it running; prints the volley run options that use it and
-#       writes them to $STATE/cluster.env.
+#       writes them to $STATE/cluster.env. With --tls the target serves wss:// with a
+#       certificate for its address made by openssl (trust it with --tls-ca $STATE/target-cert.pem).
 #   deploy/netns-cluster.sh down
 #       stops every process in the cluster and removes the namespaces and the bridge.
 #
@@ -32,6 +33,7 @@ AGENTS=4
 WORKERS=2
 LOOPS=""
 BINARY=""
+TLS=""
 
 die() { echo "netns-cluster: $*" >&2; exit 2; }
 
@@ -45,6 +47,7 @@ parse_options() {  # sets OPTIONS_USED to the number of arguments consumed
       --workers) WORKERS="${2:?--workers needs a number}"; shift 2; OPTIONS_USED=$((OPTIONS_USED + 2)) ;;
       --loops) LOOPS="${2:?--loops needs a number}"; shift 2; OPTIONS_USED=$((OPTIONS_USED + 2)) ;;
       --binary) BINARY="${2:?--binary needs a path}"; shift 2; OPTIONS_USED=$((OPTIONS_USED + 2)) ;;
+      --tls) TLS=1; shift; OPTIONS_USED=$((OPTIONS_USED + 1)) ;;
       --) OPTIONS_USED=$((OPTIONS_USED + 1)); return ;;
       -*) die "unknown option $1 (see: $0 help)" ;;
       *) return ;;
@@ -111,7 +114,15 @@ up() {
 
   head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$STATE/token"
   chmod 600 "$STATE/token"
-  start_in "$TARGET_NS" target "$BINARY" target --listen "$PREFIX.2:$TARGET_PORT" --workers "$WORKERS"
+  local tls=()
+  if [ -n "$TLS" ]; then
+    command -v openssl >/dev/null || die "--tls needs the openssl command (apt-get install openssl)"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=volley-target" \
+      -addext "subjectAltName=IP:$PREFIX.2" -keyout "$STATE/target-key.pem" -out "$STATE/target-cert.pem" 2>/dev/null \
+      || die "openssl could not make the target's certificate"
+    tls=(--tls-cert "$STATE/target-cert.pem" --tls-key "$STATE/target-key.pem")
+  fi
+  start_in "$TARGET_NS" target "$BINARY" target --listen "$PREFIX.2:$TARGET_PORT" --workers "$WORKERS" "${tls[@]}"
   # The simulated hosts share this machine's cores: by default each agent gets its share
   # (one loop per core it would have), so that agents do not wait on each other for a core.
   [ -n "$LOOPS" ] || LOOPS=$(( $(nproc) / AGENTS > 0 ? $(nproc) / AGENTS : 1 ))
@@ -128,6 +139,7 @@ up() {
 VOLLEY_AGENTS=$agents
 VOLLEY_TOKEN_FILE=$STATE/token
 VOLLEY_TARGET_HOST=$PREFIX.2:$TARGET_PORT
+VOLLEY_TLS_CA=${TLS:+$STATE/target-cert.pem}
 EOF
   echo "netns-cluster: target $PREFIX.2:$TARGET_PORT ($WORKERS workers), $AGENTS agents ($LOOPS loops each): $agents" >&2
   echo "netns-cluster: volley run SCENARIO.yaml --agents $agents --token-file $STATE/token --target-host $PREFIX.2:$TARGET_PORT" >&2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what volley's tests need beyond the Swift toolchain, idempotently:
 #   apt:  python3-venv (for the reference checkers), iproute2 (network namespaces for the
-#         multi-host test, which runs as root)
+#         multi-host test, which runs as root), openssl (the wss:// namespace cluster's certificate)
 #   pip:  hdrhistogram==0.10.8 in /tmp/hdr-venv (the reference HdrHistogram, via hdr_check.py);
 #         websockets==17.4 and trustme==1.2.1 in /tmp/interop-venv (third-party TLS WebSocket
 #         peers and certificates made by a private CA, for the interoperability tests)
@@ -10,7 +10,7 @@ set -euo pipefail
 
 bash "$(dirname "$0")/setup-build-deps.sh"
 
-APT_PACKAGES=(python3-venv iproute2)
+APT_PACKAGES=(python3-venv iproute2 openssl)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -6,6 +6,8 @@ public final class NetnsCluster: @unchecked Sendable {
     public let agents: String
     public let tokenFile: String
     public let targetHost: String
+    /// The target's certificate (a cluster built with `tls`), for `--tls-ca`.
+    public let targetCertificate: String?
     private let script = Repository.root + "/deploy/netns-cluster.sh"
     private let environment: [String: String]
 
@@ -25,11 +27,12 @@ public final class NetnsCluster: @unchecked Sendable {
 
     /// Builds the cluster with `agents` agent hosts and a target with `workers` workers, running
     /// this build's `volley`; state and logs go to a fresh directory.
-    public init(agents count: Int, workers: Int) throws {
+    public init(agents count: Int, workers: Int, tls: Bool = false) throws {
         let state = NSTemporaryDirectory() + "volley-netns-\(UUID().uuidString)"
         environment = ["VOLLEY_NETNS_STATE": state]
         let up = try Subprocess.spawnAndWait("/bin/bash", [script, "up", "--agents", "\(count)", "--workers", "\(workers)",
-                                                           "--binary", VolleyProcess.binary], environment: environment)
+                                                           "--binary", VolleyProcess.binary] + (tls ? ["--tls"] : []),
+                                             environment: environment)
         guard up.status == 0, let text = Repository.readText(state + "/cluster.env") else {
             throw HTTPGet.Failure(description: "deploy/netns-cluster.sh up failed (\(up.status)): \(up.output)")
         }
@@ -41,6 +44,7 @@ public final class NetnsCluster: @unchecked Sendable {
         agents = values["VOLLEY_AGENTS"] ?? ""
         tokenFile = values["VOLLEY_TOKEN_FILE"] ?? ""
         targetHost = values["VOLLEY_TARGET_HOST"] ?? ""
+        targetCertificate = values["VOLLEY_TLS_CA"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// `volley run SCENARIO` from this (the root) namespace on the cluster, with `extra` options.

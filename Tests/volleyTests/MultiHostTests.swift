@@ -36,4 +36,35 @@ struct MultiHostTests {
         CollisionChecks.stateConvergence(try run("state-convergence"), users: 300, agents: 4)
         CollisionChecks.privateCollision(try run("private-collision"), users: 1000, agents: 4)
     }
+
+    @Test("wss:// across the namespace hosts: 2,000 connections verified against the target's certificate for its address")
+    func secureAcrossHosts() throws {
+        let cluster = try NetnsCluster(agents: 2, workers: 2, tls: true)
+        defer { cluster.down() }
+        let ca = try #require(cluster.targetCertificate)
+        let scenario = NSTemporaryDirectory() + "volley-wss-\(UUID().uuidString).yaml"
+        try """
+        name: wss-hosts
+        target: wss://placeholder:1/echo
+        model: open
+        phases:
+          - { name: steady, duration: 4s, connections: 2000, rate: 2/s }
+        steps:
+          - connect
+          - loop:
+              - send: '{"type":"ping","seq":{{seq}}}'
+              - expect: { json: { type: ping, seq: "{{seq}}" }, within: 3s, measure: rtt }
+        thresholds:
+          - connect_success == 100%
+          - error_rate == 0
+        """.write(toFile: scenario, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: scenario) }
+        let run = try cluster.run(scenario, ["--tls-ca", ca])
+        #expect(run.passedApartFromLatency, "\(run.stdout)\n\(run.stderr)")
+        let results = try run.results()
+        #expect(results.counter("tls.handshakes") == 2000 && results.counter("connections.opened") == 2000)
+        #expect(results.errorCount == 0)
+        #expect(results.counter("messages.received") == results.counter("messages.sent"))
+        #expect(results.agents.count == 2)
+    }
 }
