@@ -44,6 +44,9 @@ final class LoopDriver: TimerTarget {
     /// replaced (users that failed are replaced, so the offered load holds).
     private var completed = 0
     private(set) var connecting = 0
+    /// Users waiting for a connect slot, with the URL they connect to, from `connectQueueHead` on.
+    private var connectQueue: [(VirtualUser, Template?)] = []
+    private var connectQueueHead = 0
     private let maxConnecting: Int
     private var failureStreak = 0
     private var backoffUntil: Int64 = 0
@@ -199,7 +202,7 @@ final class LoopDriver: TimerTarget {
         if users.count > target {
             for _ in 0..<Swift.min(users.count - target, Self.stopSlice) { stopUser(users[users.count - 1]) }
         } else if users.count < target && now.nanoseconds >= backoffUntil {
-            let room = Swift.max(0, maxConnecting - connecting)
+            let room = Swift.max(0, maxConnecting - connecting - queuedToConnect)
             var sharing = CoreSharing(start: now)
             for _ in 0..<Swift.min(room, target - users.count) {
                 startUser()
@@ -273,9 +276,40 @@ final class LoopDriver: TimerTarget {
         let user = VirtualUser(driver: self, number: Int64(slice.globalUserNumber(local: local)), seed: seed)
         user.position = users.count
         users.append(user)
-        connecting += 1
         user.start()
     }
+
+    // MARK: Connect slots
+
+    /// Takes one of the `max_connecting` slots for `user`'s connection attempt, or queues the
+    /// user (first come, first served) and returns false: reconnect storms are paced like ramps.
+    func acquireConnectSlot(for user: VirtualUser, url: Template?) -> Bool {
+        if connecting < maxConnecting && connectQueueHead == connectQueue.count {
+            connecting += 1
+            return true
+        }
+        connectQueue.append((user, url))
+        return false
+    }
+
+    /// A connection attempt ended (opened or failed): its slot goes to the next queued user.
+    private func releaseConnectSlot() {
+        connecting = Swift.max(0, connecting - 1)
+        while connecting < maxConnecting && connectQueueHead < connectQueue.count {
+            let (user, url) = connectQueue[connectQueueHead]
+            connectQueueHead += 1
+            if connectQueueHead == connectQueue.count {
+                connectQueue.removeAll(keepingCapacity: true)
+                connectQueueHead = 0
+            }
+            guard user.state == .queuedToConnect else { continue }   // stopped while queued
+            connecting += 1
+            user.dial(url)
+        }
+    }
+
+    /// Users waiting for a connect slot.
+    var queuedToConnect: Int { connectQueue.count - connectQueueHead }
 
     private func remove(_ user: VirtualUser) {
         let i = user.position
@@ -328,7 +362,7 @@ final class LoopDriver: TimerTarget {
     // MARK: Users' callbacks
 
     func userConnected(_ user: VirtualUser) {
-        connecting = Swift.max(0, connecting - 1)
+        releaseConnectSlot()
         failureStreak = 0
         // Keep the connect pipeline full: a finished handshake makes room for the next at once,
         // instead of waiting for the next tick.
@@ -343,7 +377,7 @@ final class LoopDriver: TimerTarget {
             remove(user)
         }
         if previous == .connecting {
-            connecting = Swift.max(0, connecting - 1)
+            releaseConnectSlot()
             if failed {
                 // A failed connection attempt: back off before replacing it, longer as failures
                 // repeat, with jitter so loops and agents do not retry in step.

@@ -67,6 +67,7 @@ public struct ResolvedTargets: Sendable {
         client.certificatePEM = options.clientCertificate?.contents
         client.keyPEM = options.clientKey?.contents
         client.minimumVersion = options.minimumVersion
+        client.keepSessions = options.sessionReuse
         do {
             return try TLSContext(client: client)
         } catch {

@@ -7,7 +7,18 @@ import Glibc
 
 /// Connecting, the opened connection, and how a connection's end is counted.
 extension VirtualUser {
+    /// Connects, once the loop has a connect slot free (`max_connecting`); until then the
+    /// user waits in the loop's queue, reconnecting users and new ones alike.
     func connect(_ url: Template?) {
+        guard driver.acquireConnectSlot(for: self, url: url) else {
+            state = .queuedToConnect
+            return
+        }
+        dial(url)
+    }
+
+    /// Opens the connection (the caller holds a connect slot).
+    func dial(_ url: Template?) {
         state = .connecting
         connectStarted = now
         driver.metrics.add(.connectAttempts)

@@ -11,6 +11,8 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
         case idle, connecting, running, sleeping, pacing, expecting, expectingNone, atBarrier, closing, reconnecting, yielded, ended
         /// The run is draining: connected, receiving, starting nothing new.
         case parked
+        /// Waiting for one of the loop's connect slots (`max_connecting` handshakes in flight).
+        case queuedToConnect
     }
 
     unowned(unsafe) let driver: LoopDriver
@@ -121,7 +123,7 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
         guard state != .ended, !draining else { return }
         draining = true
         switch state {
-        case .connecting:
+        case .connecting, .queuedToConnect:
             stop()
         case .expecting, .closing, .reconnecting, .ended:
             break
@@ -150,6 +152,8 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
         switch state {
         case .connecting:
             connection?.abort()
+        case .queuedToConnect:
+            end(failed: false)
         case .closing, .reconnecting:
             break
         default:

@@ -2,6 +2,7 @@
 // replacements need no dlsym (which itself allocates) to reach it.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <malloc.h>
 #include <stddef.h>
 #include "CAllocationCounter.h"
 
@@ -14,6 +15,11 @@ extern void *__libc_memalign(size_t alignment, size_t size);
 static __thread long allocations __attribute__((tls_model("initial-exec")));
 
 long volley_allocations_on_this_thread(void) { return allocations; }
+
+long volley_heap_in_use(void) {
+    struct mallinfo2 info = mallinfo2();
+    return (long)(info.uordblks + info.hblkhd);
+}
 
 void *malloc(size_t size) {
     allocations++;

@@ -115,15 +115,20 @@ static void common_modes(SSL_CTX *ctx) {
 }
 
 void *volley_tls_client_context(const char *ca_pem, int verify_peer, const char *cert_pem, const char *key_pem,
-                                int min_version, char *error, int error_len) {
+                                int min_version, int keep_sessions, char *error, int error_len) {
     ensure_slots();
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx) { error_text(error, error_len, "cannot create a TLS context"); return NULL; }
     common_modes(ctx);
     SSL_CTX_set_min_proto_version(ctx, min_version == 13 ? TLS1_3_VERSION : TLS1_2_VERSION);
-    // Sessions are kept by the caller (one per virtual user), from the tickets as they arrive.
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-    SSL_CTX_sess_set_new_cb(ctx, new_session);
+    if (keep_sessions) {
+        // Sessions are kept by the caller (one per virtual user), from the tickets as they arrive.
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+        SSL_CTX_sess_set_new_cb(ctx, new_session);
+    } else {
+        // Nothing will be resumed: tickets are read and dropped, as a client without a cache does.
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    }
     if (verify_peer) {
         if (ca_pem && *ca_pem) {
             if (add_trusted(ctx, ca_pem) == 0) {

@@ -55,6 +55,8 @@ public final class TLSContext: @unchecked Sendable {
         public var keyPEM: String?
         /// 12 (TLS 1.2) or 13.
         public var minimumVersion = 12
+        /// Keep the sessions servers issue, so connections can resume them (`takeSession`).
+        public var keepSessions = true
 
         public init() {}
     }
@@ -63,7 +65,7 @@ public final class TLSContext: @unchecked Sendable {
     public init(client options: ClientOptions) throws(TLSError) {
         var error = [CChar](repeating: 0, count: 256)
         let made = volley_tls_client_context(options.caPEM, options.verify ? 1 : 0, options.certificatePEM, options.keyPEM,
-                                             Int32(options.minimumVersion), &error, Int32(error.count))
+                                             Int32(options.minimumVersion), options.keepSessions ? 1 : 0, &error, Int32(error.count))
         guard let made else { throw TLSError(.setup, Self.text(error)) }
         pointer = made
     }

@@ -25,7 +25,10 @@ extension WebSocketConnection {
                 handshake?.router?.connectionDidSecure(self, nanoseconds: nanoseconds, resumed: tls.resumed)
             }
             guard phase == .handshaking else { return }
-            if role == .client { sendHandshakeRequest(connected: true) }
+            if role == .client {
+                flags.insert(.watchingTickets)
+                sendHandshakeRequest(connected: true)
+            }
             // The handshake may have left write interest on; keep it only for queued output.
             updateInterest()
             // The peer's first bytes (the request, or the response) may already be decrypted.

@@ -73,6 +73,8 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
         static let pendingText = Flags(rawValue: 16)
         static let closeAfterFlush = Flags(rawValue: 32)
         static let receivedData = Flags(rawValue: 64)
+        /// A TLS client just secured: release OpenSSL's buffers after reads until it is open.
+        static let watchingTickets = Flags(rawValue: 128)
     }
 
     final class Extras {

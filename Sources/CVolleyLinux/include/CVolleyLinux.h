@@ -95,9 +95,10 @@ int volley_random_bytes(void *buffer, size_t length);
 /// The OpenSSL version string ("OpenSSL 3.0.19 27 Jan 2026").
 const char *volley_openssl_version(void);
 /// A client context: verify against `ca_pem` (NULL: the system's roots) when `verify_peer`;
-/// an optional client certificate and key (PEM text); minimum version 12 or 13.
+/// an optional client certificate and key (PEM text); minimum version 12 or 13; with
+/// `keep_sessions`, each connection keeps the newest session the server issued (to resume).
 void *volley_tls_client_context(const char *ca_pem, int verify_peer, const char *cert_pem, const char *key_pem,
-                                int min_version, char *error, int error_len);
+                                int min_version, int keep_sessions, char *error, int error_len);
 /// A server context from a certificate (chain) and key in PEM text.
 void *volley_tls_server_context(const char *cert_pem, const char *key_pem, char *error, int error_len);
 /// A TLS 1.3 context authenticated by an external pre-shared key derived from `token` (HKDF-SHA256).
