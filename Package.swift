@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "Scenario", dependencies: ["JSON"]),
         .target(name: "Stats", dependencies: ["ByteCoding", "CZlib"],
                 linkerSettings: [.linkedLibrary("m")]),
-        .target(name: "Net", dependencies: ["CVolleyLinux"], swiftSettings: hotPath),
+        .target(name: "Net", dependencies: ["CVolleyLinux", "CZlib"], swiftSettings: hotPath),
         .target(name: "WebSocket", dependencies: ["Net", "ByteCoding", "Digest"], swiftSettings: hotPath),
         .target(name: "Target", dependencies: ["Net", "WebSocket", "JSON", "ByteCoding"], swiftSettings: hotPath),
         .target(name: "WireProtocol", dependencies: ["ByteCoding", "Digest", "Stats", "Scenario", "Net"]),

@@ -9,6 +9,7 @@ extension LoopDriver {
         let targets = engine.targets
         let target = Int(user.number % Int64(scenario.targets.count))
         var options = targets.clientOptions
+        if options.deflate != nil { options.compressionTally = compressionTally }
         let local = targets.localAddresses.isEmpty ? nil : targets.localAddresses[Int(user.number) % targets.localAddresses.count]
         options.localAddress = local
         let url: WebSocketURL

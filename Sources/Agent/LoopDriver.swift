@@ -18,6 +18,8 @@ final class LoopDriver: TimerTarget {
     let slice: LoadSlice
     let program: Program
     let metrics: LoopMetrics
+    /// What permessage-deflate did on this loop's connections since the last interval.
+    let compressionTally = CompressionTally()
     let clock: any TimeSource
     let seed: UInt64
     /// Index of the one-way delivery latency among the measures (looked up in the active buffer
@@ -413,6 +415,17 @@ final class LoopDriver: TimerTarget {
     /// Ends this loop's interval: swaps its metric buffers and tells the control loop, which
     /// drains the retired buffer. Allocates nothing here (the notice is a prepared closure).
     func swapMetrics(notice: @escaping @Sendable () -> Void, controlLoop: EventLoop) {
+        let tally = compressionTally
+        if tally.messageBytesSent | tally.messageBytesReceived != 0 {
+            metrics.add(.compressionMessageBytesSent, tally.messageBytesSent)
+            metrics.add(.compressionWireBytesSent, tally.wireBytesSent)
+            metrics.add(.compressionMessageBytesReceived, tally.messageBytesReceived)
+            metrics.add(.compressionWireBytesReceived, tally.wireBytesReceived)
+            tally.messageBytesSent = 0
+            tally.wireBytesSent = 0
+            tally.messageBytesReceived = 0
+            tally.wireBytesReceived = 0
+        }
         metrics.swap(now: clock.now().nanoseconds, threadCPU: ThreadCPUClock.now())
         controlLoop.execute(notice)
     }

@@ -17,6 +17,8 @@ final class LoopMetrics {
         case deliveryReceived, deliveryDuplicated, deliveryOutOfOrder, deliveryMissing
         case barrierReleases, iterations, expectUnanswered, connectionsHeldMillis, connectionsDueMillis
         case tlsHandshakes, tlsResumed, errorTLSVerify, errorTLSHandshake, errorTLSTimeout, errorTLSClosed
+        case compressionConnections, compressionMessageBytesSent, compressionWireBytesSent
+        case compressionMessageBytesReceived, compressionWireBytesReceived
 
         var name: String {
             switch self {
@@ -56,6 +58,11 @@ final class LoopMetrics {
             case .errorTLSHandshake: return "errors.tls.handshake"
             case .errorTLSTimeout: return "errors.tls.timeout"
             case .errorTLSClosed: return "errors.tls.closed"
+            case .compressionConnections: return "compression.connections"
+            case .compressionMessageBytesSent: return "compression.message_bytes_sent"
+            case .compressionWireBytesSent: return "compression.wire_bytes_sent"
+            case .compressionMessageBytesReceived: return "compression.message_bytes_received"
+            case .compressionWireBytesReceived: return "compression.wire_bytes_received"
             }
         }
     }

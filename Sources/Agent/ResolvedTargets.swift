@@ -27,6 +27,7 @@ public struct ResolvedTargets: Sendable {
         clientOptions.subprotocols = scenario.subprotocols
         clientOptions.limits = WebSocketLimits(maximumFrameSize: UInt64(scenario.options.maxMessageSize),
                                                maximumMessageSize: UInt64(scenario.options.maxMessageSize))
+        clientOptions.deflate = Self.offer(scenario.compression)
         var context = RenderContext(seed: 1)
         let headersConstant = scenario.headers.allSatisfy { $0.value.isConstant }
         for target in scenario.targets {
@@ -47,7 +48,7 @@ public struct ResolvedTargets: Sendable {
             targetAddresses.append(SocketAddress(ip: addresses[url.host]!.ip, port: url.port))
             requestTemplates.append(target.isConstant && headersConstant
                 ? ClientHandshake.RequestTemplate(url: url, subprotocols: scenario.subprotocols,
-                                                  headers: scenario.headers.map { ($0.name, $0.value.source) })
+                                                  headers: scenario.headers.map { ($0.name, $0.value.source) }, deflate: clientOptions.deflate)
                 : nil)
         }
         if scenario.targets.contains(where: { $0.source.hasPrefix("wss://") }) {
@@ -57,6 +58,17 @@ public struct ResolvedTargets: Sendable {
             guard let ip = IPAddress(text) else { throw EngineError("local address \(text) is not an IP address") }
             localAddresses.append(ip)
         }
+    }
+
+    /// The permessage-deflate offer of a scenario's `compression:` options (nil: none).
+    static func offer(_ compression: CompressionOptions) -> DeflateOffer? {
+        guard compression.deflate else { return nil }
+        var offer = DeflateOffer()
+        offer.clientNoContextTakeover = compression.clientNoContextTakeover
+        offer.serverNoContextTakeover = compression.serverNoContextTakeover
+        offer.clientMaxWindowBits = compression.clientMaxWindowBits
+        offer.serverMaxWindowBits = compression.serverMaxWindowBits
+        return offer
     }
 
     /// The client TLS context of a scenario's `tls:` options.

@@ -43,6 +43,7 @@ extension VirtualUser {
         driver.metrics.add(.connectionsOpened)
         driver.metrics.opened(now: t, runTime: t - driver.runStart)
         driver.metrics.connect.record((t - connectStarted) / 1000)
+        if connection.deflate != nil { driver.metrics.add(.compressionConnections) }
         driver.userConnected(self)
         if driver.tracksDelivery { more.windowOpened = driver.wallNanos() }
         state = .running

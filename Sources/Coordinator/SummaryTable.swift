@@ -47,6 +47,14 @@ public enum SummaryTable {
             let resumed = totals.counter("tls.resumed")
             out += "tls          \(handshakes) handshakes, \(resumed) resumed (\(Format.percent(Double(resumed) / Double(handshakes))))\n"
         }
+        if results.scenario.compression.deflate {
+            let sent = totals.counter("compression.message_bytes_sent"), sentWire = totals.counter("compression.wire_bytes_sent")
+            let received = totals.counter("compression.message_bytes_received"), receivedWire = totals.counter("compression.wire_bytes_received")
+            func ratio(_ message: Int64, _ wire: Int64) -> String { wire > 0 ? "\(Format.fixed(Double(message) / Double(wire), 1))x" : "-" }
+            out += "compression  permessage-deflate on \(totals.counter("compression.connections")) of \(opened) connections; "
+            out += "sent \(Format.bytes(sent)) as \(Format.bytes(sentWire)) (\(ratio(sent, sentWire))), "
+            out += "received \(Format.bytes(received)) as \(Format.bytes(receivedWire)) (\(ratio(received, receivedWire)))\n"
+        }
         if results.scenario.delivery != nil {
             let expected = totals.counter("delivery.expected"), missing = totals.counter("delivery.missing")
             out += "delivery     \(expected - missing) of \(expected) expected received"

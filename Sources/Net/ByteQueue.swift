@@ -59,6 +59,12 @@ public struct ByteQueue: ~Copyable {
         tail &+= UInt32(count)
     }
 
+    /// Takes back the last `count` bytes committed (a trailer written and not wanted).
+    @inlinable
+    public mutating func uncommit(_ count: Int) {
+        tail &-= UInt32(count)
+    }
+
     @usableFromInline
     mutating func makeRoom(_ count: Int) {
         let used = self.count

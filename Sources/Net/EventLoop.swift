@@ -100,6 +100,15 @@ public final class EventLoop: @unchecked Sendable {
         Glibc.close(wakeFD)
     }
 
+    /// Compression buffers and shared streams of this loop's connections (made on first use).
+    public var compression: CompressionScratch {
+        if let compressionScratch { return compressionScratch }
+        let made = CompressionScratch()
+        compressionScratch = made
+        return made
+    }
+    private var compressionScratch: CompressionScratch?
+
     /// True when called from the thread running this loop.
     public var inLoopThread: Bool { threadID.load(ordering: .relaxed) == volley_thread_id() }
 

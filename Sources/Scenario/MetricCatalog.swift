@@ -12,6 +12,8 @@ public enum MetricCatalog {
         "barrier.releases", "iterations", "expect.unanswered",
         "connections.held_ms", "connections.due_ms", "agent.cpu_ms", "generator.loop_cpu_ms", "generator.limited",
         "tls.handshakes", "tls.resumed",
+        "compression.connections", "compression.message_bytes_sent", "compression.wire_bytes_sent",
+        "compression.message_bytes_received", "compression.wire_bytes_received",
         "errors.tls.verify_failed", "errors.tls.handshake", "errors.tls.timeout", "errors.tls.closed",
     ]
 

@@ -18,16 +18,22 @@ public final class BlockingWebSocket: WebSocketDelegate {
     public private(set) var secured: (nanoseconds: Int64, resumed: Bool)?
     /// The session the server issued, taken when the connection closed (wss://).
     public private(set) var session: TLSSession?
+    /// What compression did on this connection.
+    public let tally = CompressionTally()
+    /// The permessage-deflate parameters agreed, if any.
+    public var deflate: DeflateParameters? { connection?.deflate }
 
     /// Connects to `url` and waits for the handshake; throws if it does not open.
     public convenience init(_ url: String, headers: [(name: String, value: String)] = [], subprotocols: [String] = [],
-                            tls: ClientTLS? = nil, timeout: Double = 5) throws {
-        try self.init(connecting: url, headers: headers, subprotocols: subprotocols, tls: tls, timeout: timeout)
+                            tls: ClientTLS? = nil, deflate: DeflateOffer? = nil, limits: WebSocketLimits = .standard,
+                            timeout: Double = 5) throws {
+        try self.init(connecting: url, headers: headers, subprotocols: subprotocols, tls: tls, deflate: deflate, limits: limits,
+                      timeout: timeout)
         if let outcome, !opened { throw Failure(description: "could not open \(url): \(outcome)") }
     }
 
     private init(connecting url: String, headers: [(name: String, value: String)], subprotocols: [String], tls: ClientTLS?,
-                 timeout: Double) throws {
+                 deflate: DeflateOffer? = nil, limits: WebSocketLimits = .standard, timeout: Double) throws {
         guard let parsed = WebSocketURL(url) else { throw Failure(description: "bad URL \(url)") }
         loop = try EventLoop()
         let address = try Resolver.resolve(host: parsed.host, port: parsed.port)[0]
@@ -35,6 +41,9 @@ public final class BlockingWebSocket: WebSocketDelegate {
         options.headers = headers
         options.subprotocols = subprotocols
         options.tls = tls
+        options.deflate = deflate
+        options.limits = limits
+        options.compressionTally = tally
         connection = try WebSocketConnection.connect(to: address, url: parsed, on: loop, options: options, delegate: self)
         try step(timeout: timeout, until: { self.opened || self.outcome != nil }, what: "the handshake with \(url)")
     }

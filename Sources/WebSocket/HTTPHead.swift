@@ -19,6 +19,12 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence {
         return fields.first { $0.name.lowercased() == lower }?.value
     }
 
+    /// Every value of `name`, in order (one per field line).
+    public func values(_ name: String) -> [String] {
+        let lower = name.lowercased()
+        return fields.filter { $0.name.lowercased() == lower }.map(\.value)
+    }
+
     /// Every comma-separated element of every `name` field, trimmed.
     public func tokens(_ name: String) -> [String] {
         let lower = name.lowercased()

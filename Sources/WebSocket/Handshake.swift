@@ -13,6 +13,8 @@ public enum HandshakeError: Error, Equatable, Sendable, CustomStringConvertible 
     case unrequestedSubprotocol(String)
     /// The server enabled an extension we did not offer.
     case unrequestedExtension(String)
+    /// The server's extension answer breaks RFC 7692 (or asks what volley cannot honor).
+    case invalidExtension(String)
     /// The response was not parseable HTTP.
     case malformedResponse(String)
     /// The response head exceeded the size limit.
@@ -31,6 +33,7 @@ public enum HandshakeError: Error, Equatable, Sendable, CustomStringConvertible 
             return "Sec-WebSocket-Accept is \"\(received)\", expected \"\(expected)\""
         case let .unrequestedSubprotocol(p): return "server selected subprotocol \"\(p)\", which was not offered"
         case let .unrequestedExtension(e): return "server enabled extension \"\(e)\", which was not offered"
+        case let .invalidExtension(why): return "invalid extension negotiation: \(why)"
         case let .malformedResponse(why): return "malformed handshake response: \(why)"
         case .responseTooLarge: return "handshake response head exceeds \(HTTPHeadParser.defaultLimit) bytes"
         case .connectionClosed: return "connection closed during the handshake"
@@ -77,9 +80,11 @@ public enum ClientHandshake {
         public let prefix: [UInt8]
         public let suffix: [UInt8]
 
-        public init(url: WebSocketURL, subprotocols: [String] = [], headers: [(name: String, value: String)] = []) {
+        public init(url: WebSocketURL, subprotocols: [String] = [], headers: [(name: String, value: String)] = [],
+                    deflate: DeflateOffer? = nil) {
             let marker = "\u{0}KEY\u{0}"
-            let whole = String(decoding: ClientHandshake.request(url: url, key: marker, subprotocols: subprotocols, headers: headers), as: UTF8.self)
+            let whole = String(decoding: ClientHandshake.request(url: url, key: marker, subprotocols: subprotocols, headers: headers,
+                                                                 deflate: deflate), as: UTF8.self)
             let parts = whole.split(separator: marker, omittingEmptySubsequences: false)
             prefix = Array(parts[0].utf8)
             suffix = Array(parts[1].utf8)
@@ -99,10 +104,11 @@ public enum ClientHandshake {
 
     /// The upgrade request for `url`.
     public static func request(url: WebSocketURL, key: String, subprotocols: [String] = [],
-                               headers: [(name: String, value: String)] = []) -> [UInt8] {
+                               headers: [(name: String, value: String)] = [], deflate: DeflateOffer? = nil) -> [UInt8] {
         var text = "GET \(url.target) HTTP/1.1\r\nHost: \(url.hostHeader)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         text += "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n"
         if !subprotocols.isEmpty { text += "Sec-WebSocket-Protocol: \(subprotocols.joined(separator: ", "))\r\n" }
+        if let deflate { text += "Sec-WebSocket-Extensions: \(deflate.headerValue)\r\n" }
         for (name, value) in headers { text += "\(name): \(value)\r\n" }
         text += "\r\n"
         return Array(text.utf8)
@@ -176,7 +182,7 @@ public enum ClientHandshake {
 
     /// Checks the server's response; returns the selected subprotocol, if any.
     public static func validate(_ response: HTTPResponseHead, body: [UInt8], key: String,
-                                offeredSubprotocols: [String]) throws(HandshakeError) -> String? {
+                                offeredSubprotocols: [String], offeredExtensions: Bool = false) throws(HandshakeError) -> String? {
         guard response.status == 101 else {
             let prefix = String(decoding: body.prefix(200), as: UTF8.self)
                 .replacingControlCharacters().trimmingCharacters()
@@ -193,7 +199,7 @@ public enum ClientHandshake {
             throw .invalidHeader(name: "Sec-WebSocket-Accept", value: nil)
         }
         guard received == expected else { throw .acceptMismatch(expected: expected, received: received) }
-        if let ext = response.headers["Sec-WebSocket-Extensions"], !ext.isEmpty {
+        if !offeredExtensions, let ext = response.headers["Sec-WebSocket-Extensions"], !ext.isEmpty {
             throw .unrequestedExtension(ext)
         }
         if let selected = response.headers["Sec-WebSocket-Protocol"] {
@@ -242,10 +248,11 @@ public enum ServerHandshake {
     }
 
     /// The 101 response accepting `key`, selecting `subprotocol` if given.
-    public static func acceptResponse(key: String, subprotocol: String? = nil) -> [UInt8] {
+    public static func acceptResponse(key: String, subprotocol: String? = nil, extensions: String? = nil) -> [UInt8] {
         var text = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         text += "Sec-WebSocket-Accept: \(ClientHandshake.accept(forKey: key))\r\n"
         if let subprotocol { text += "Sec-WebSocket-Protocol: \(subprotocol)\r\n" }
+        if let extensions { text += "Sec-WebSocket-Extensions: \(extensions)\r\n" }
         text += "\r\n"
         return Array(text.utf8)
     }

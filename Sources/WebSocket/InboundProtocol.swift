@@ -51,6 +51,11 @@ public struct InboundProtocol: Sendable {
     private var utf8 = UTF8Validator()
     /// True once a close frame has been received.
     public private(set) var closeReceived = false
+    /// permessage-deflate was negotiated: RSV1 marks a compressed message.
+    public var compressionNegotiated = false
+    /// The message being received (or just received) was compressed: its payload is DEFLATE
+    /// data, checked as UTF-8 only once inflated (by the connection).
+    public private(set) var messageCompressed = false
 
     public init(role: Role, limits: WebSocketLimits = .standard) {
         self.role = role
@@ -60,8 +65,11 @@ public struct InboundProtocol: Sendable {
     /// Checks a header before its payload is buffered or used.
     @inlinable
     public func check(_ header: FrameHeader) -> WebSocketViolation? {
-        if header.reservedBits != 0 { return .reservedBitsSet }
         guard let opcode = Opcode(rawValue: header.opcode) else { return .reservedOpcode }
+        if header.reservedBits != 0 {
+            // RSV1 (permessage-deflate) on the first frame of a data message, nowhere else.
+            guard compressionNegotiated, header.reservedBits == 4, opcode == .text || opcode == .binary else { return .reservedBitsSet }
+        }
         switch role {
         case .server where header.maskingKey == nil: return .unmaskedClientFrame
         case .client where header.maskingKey != nil: return .maskedServerFrame
@@ -96,8 +104,9 @@ public struct InboundProtocol: Sendable {
             closeReceived = true
             return Self.classifyClose(payload)
         case .text, .binary:
+            messageCompressed = header.reservedBits & 4 != 0
             if header.fin {
-                if opcode == .text {
+                if opcode == .text && !messageCompressed {
                     var v = UTF8Validator()
                     guard v.validate(payload), v.isComplete else { return .violation(.invalidUTF8) }
                 }
@@ -106,13 +115,13 @@ public struct InboundProtocol: Sendable {
             fragmentedOpcode = opcode
             fragmentedLength = header.payloadLength
             utf8.reset()
-            if opcode == .text, !utf8.validate(payload) { return .violation(.invalidUTF8) }
+            if opcode == .text && !messageCompressed, !utf8.validate(payload) { return .violation(.invalidUTF8) }
             return .fragment(opcode, isFinal: false)
         case .continuation:
             let messageOpcode = fragmentedOpcode!
             fragmentedLength += header.payloadLength
             if fragmentedLength > limits.maximumMessageSize { return .violation(.messageTooLarge) }
-            if messageOpcode == .text {
+            if messageOpcode == .text && !messageCompressed {
                 guard utf8.validate(payload) else { return .violation(.invalidUTF8) }
                 if header.fin && !utf8.isComplete { return .violation(.invalidUTF8) }
             }

@@ -51,11 +51,12 @@ public enum WebSocketViolation: String, CaseIterable, Sendable, Error, CustomStr
     case invalidCloseCode = "invalid_close_code"
     case invalidClosePayload = "invalid_close_payload"
     case dataAfterClose = "data_after_close"
+    case invalidCompressedData = "invalid_compressed_data"
 
     /// The status code volley closes with.
     public var closeCode: UInt16 {
         switch self {
-        case .invalidUTF8: return CloseCode.invalidPayload
+        case .invalidUTF8, .invalidCompressedData: return CloseCode.invalidPayload
         case .frameTooLarge, .messageTooLarge: return CloseCode.messageTooBig
         default: return CloseCode.protocolError
         }
@@ -76,6 +77,7 @@ public enum WebSocketViolation: String, CaseIterable, Sendable, Error, CustomStr
         case .frameTooLarge: return "a frame exceeded the frame size limit"
         case .messageTooLarge: return "a message exceeded the message size limit"
         case .invalidCloseCode: return "a close frame carried an invalid status code"
+        case .invalidCompressedData: return "a compressed message was not valid DEFLATE data"
         case .invalidClosePayload: return "a close frame carried a 1-byte or non-UTF-8 payload"
         case .dataAfterClose: return "a data frame arrived after the close frame"
         }

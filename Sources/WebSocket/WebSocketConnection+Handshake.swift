@@ -13,7 +13,7 @@ extension WebSocketConnection {
             writeRequest(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), handshake)
         } else {
             let request = ClientHandshake.request(url: url, key: handshake.key, subprotocols: handshake.subprotocols,
-                                                  headers: handshake.headers)
+                                                  headers: handshake.headers, deflate: handshake.deflateOffer)
             request.withUnsafeBytes { writeRequest($0, handshake) }
         }
         handshake.headers = []
@@ -79,8 +79,15 @@ extension WebSocketConnection {
         }
         do {
             let selected = try ClientHandshake.validate(response, body: Array(rest), key: handshake.key,
-                                                        offeredSubprotocols: handshake.subprotocols)
+                                                        offeredSubprotocols: handshake.subprotocols,
+                                                        offeredExtensions: handshake.deflateOffer != nil)
             if let selected { more.subprotocol = selected }
+            if let offer = handshake.deflateOffer {
+                let answer = response.headers.values("Sec-WebSocket-Extensions").joined(separator: ", ")
+                if let agreed = try offer.accept(answer.isEmpty ? nil : answer) {
+                    enableCompression(agreed, tally: handshake.compressionTally)
+                }
+            }
         } catch {
             finish(.handshakeFailed(error))
             return
@@ -118,7 +125,13 @@ extension WebSocketConnection {
             }
             if let selected { more.subprotocol = selected }
             delegate = handler
-            let response = ServerHandshake.acceptResponse(key: key, subprotocol: selected)
+            var extensions: String?
+            if let policy = handshake?.deflatePolicy,
+               let (agreed, answer) = DeflateNegotiation.choose(request.headers.values("Sec-WebSocket-Extensions"), policy: policy) {
+                enableCompression(agreed, tally: handshake?.compressionTally)
+                extensions = answer
+            }
+            let response = ServerHandshake.acceptResponse(key: key, subprotocol: selected, extensions: extensions)
             _ = response.withUnsafeBytes { write($0) }
             becomeOpen()
         }

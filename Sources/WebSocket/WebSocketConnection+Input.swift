@@ -170,7 +170,9 @@ extension WebSocketConnection {
     /// stays as received), so a large frame arriving in many reads is checked once in total.
     func validateIncompleteText(_ header: FrameHeader, _ bytes: UnsafeMutableRawBufferPointer) -> Bool {
         let opcode = Opcode(rawValue: header.opcode)
-        guard opcode == .text || (opcode == .continuation && inbound.fragmentedOpcode == .text) else { return true }
+        // Compressed text is checked once inflated.
+        guard (opcode == .text && header.reservedBits == 0)
+              || (opcode == .continuation && inbound.fragmentedOpcode == .text && !inbound.messageCompressed) else { return true }
         if !flags.contains(.pendingText) {
             flags.insert(.pendingText)
             pendingTextChecked = 0
@@ -199,7 +201,13 @@ extension WebSocketConnection {
     func handleFrame(_ header: FrameHeader, _ payload: UnsafeRawBufferPointer) {
         switch inbound.receive(header, payload: payload) {
         case let .message(opcode):
-            if phase == .open { delegate?.webSocket(self, didReceive: payload, opcode: opcode) }
+            if inbound.messageCompressed {
+                receiveCompressed(opcode, payload, isFinal: true, fragmented: false)
+            } else if phase == .open {
+                delegate?.webSocket(self, didReceive: payload, opcode: opcode)
+            }
+        case let .fragment(opcode, isFinal) where inbound.messageCompressed:
+            receiveCompressed(opcode, payload, isFinal: isFinal, fragmented: true)
         case let .fragment(opcode, isFinal):
             let assembly = more
             assembly.message.append(payload)

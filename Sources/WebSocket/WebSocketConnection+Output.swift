@@ -29,6 +29,12 @@ extension WebSocketConnection {
     @discardableResult
     public func send(_ opcode: Opcode, _ payload: UnsafeRawBufferPointer, fin: Bool = true) -> Bool {
         guard phase == .open else { return false }
+        // Whole messages are compressed when permessage-deflate was agreed; fragments a caller
+        // sends itself go as they are (compression is chosen per message).
+        if let compression, fin, opcode == .text || opcode == .binary,
+           let sent = writeCompressed(opcode, payload, compression) {
+            return sent
+        }
         return writeFrame(opcode, payload, fin: fin)
     }
 
@@ -79,18 +85,19 @@ extension WebSocketConnection {
     }
 
     @usableFromInline
-    func writeFrame(_ opcode: Opcode, _ payload: UnsafeRawBufferPointer, fin: Bool) -> Bool {
+    func writeFrame(_ opcode: Opcode, _ payload: UnsafeRawBufferPointer, fin: Bool, reservedBits: UInt8 = 0) -> Bool {
         switch role {
         case .client:
             let key = UInt32(truncatingIfNeeded: loop.nextRandom())
-            let header = FrameHeader(fin: fin, opcode: opcode.rawValue, maskingKey: key, payloadLength: UInt64(payload.count))
+            let header = FrameHeader(fin: fin, reservedBits: reservedBits, opcode: opcode.rawValue, maskingKey: key,
+                                     payloadLength: UInt64(payload.count))
             let total = header.length + payload.count
             let buffer = loop.scratch(atLeast: total)
             let headerLength = header.encode(into: buffer.baseAddress!)
             Masking.copy(payload, to: buffer.baseAddress! + headerLength, key: key)
             return write(UnsafeRawBufferPointer(rebasing: buffer[0..<total]))
         case .server:
-            let header = FrameHeader(fin: fin, opcode: opcode.rawValue, payloadLength: UInt64(payload.count))
+            let header = FrameHeader(fin: fin, reservedBits: reservedBits, opcode: opcode.rawValue, payloadLength: UInt64(payload.count))
             if payload.count <= Self.copyThreshold {
                 // One contiguous send() is cheaper in the kernel than a two-element sendmsg, and
                 // copying a small payload costs less than the difference.

@@ -48,6 +48,8 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
     var inbound: InboundProtocol
     /// TLS over the socket (wss://), nil on plain connections.
     var tls: TLSStream?
+    /// permessage-deflate, when negotiated.
+    var compression: MessageCompression?
     var input = ByteQueue()
     var output = ByteQueue()
     /// Bytes that must be buffered before parsing is worth trying again (a frame larger than what arrived).
@@ -109,6 +111,10 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
         var headers: [(name: String, value: String)] = []
         /// When TCP was connected and the TLS handshake began.
         var securingStarted: Instant?
+        /// The permessage-deflate offer (clients) or policy (servers), and the tally to count in.
+        var deflateOffer: DeflateOffer?
+        var deflatePolicy: DeflatePolicy?
+        var compressionTally: CompressionTally?
         /// The key as text (for the slow paths).
         var key: String { withUnsafeBytes(of: keyBytes) { String(decoding: $0, as: UTF8.self) } }
 
@@ -155,6 +161,8 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
         }
         handshake.headers = options.headers
         handshake.template = options.requestTemplate
+        handshake.deflateOffer = options.deflate
+        handshake.compressionTally = options.compressionTally
         connection.handshake = handshake
         if let tls = options.tls {
             do {
@@ -190,6 +198,8 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
         let connection = WebSocketConnection(socket: socket, loop: loop, role: .server, phase: .handshaking,
                                              limits: options.limits, closeTimeout: options.closeTimeout)
         connection.handshake = HandshakeState(url: nil, subprotocols: [], router: router, peer: peer)
+        connection.handshake?.deflatePolicy = options.deflate
+        connection.handshake?.compressionTally = options.compressionTally
         if let context = options.tls {
             do {
                 connection.tls = try TLSStream(server: context, socket: socket)
@@ -286,6 +296,7 @@ public final class WebSocketConnection: EventHandler, TimerTarget {
         handshake = nil
         delegate = nil
         tls = nil
+        compression = nil
     }
 }
 

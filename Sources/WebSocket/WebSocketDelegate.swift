@@ -101,6 +101,10 @@ public struct ClientOptions: Sendable {
     public var requestTemplate: ClientHandshake.RequestTemplate?
     /// TLS (wss://): nil for plain ws://.
     public var tls: ClientTLS?
+    /// Offer permessage-deflate (the request template, if any, must carry the same offer).
+    public var deflate: DeflateOffer?
+    /// Where compressed connections count their message and wire bytes.
+    public var compressionTally: CompressionTally?
 
     public init() {}
 }
@@ -130,6 +134,9 @@ public struct ServerOptions: Sendable {
     public var closeTimeout: Int64 = Nanoseconds.seconds(2)
     /// Serve wss:// with this certificate; nil for plain ws://.
     public var tls: TLSContext?
+    /// Accept permessage-deflate offers (nil: never).
+    public var deflate: DeflatePolicy? = DeflatePolicy()
+    public var compressionTally: CompressionTally?
 
     public init() {}
 }

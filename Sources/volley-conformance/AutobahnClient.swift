@@ -41,6 +41,8 @@ final class AutobahnClient: WebSocketDelegate {
         var options = ClientOptions()
         options.limits = WebSocketLimits(maximumFrameSize: 64 << 20, maximumMessageSize: 64 << 20)
         options.openTimeout = Nanoseconds.seconds(30)
+        // Offered on every case: the fuzzingserver accepts it for cases 12 and 13 only.
+        options.deflate = DeflateOffer()
         _ = try WebSocketConnection.connect(to: address, url: url, on: loop, options: options, delegate: self)
         while !finished { loop.runOnce(maximumWait: Nanoseconds.milliseconds(100)) }
     }

@@ -180,5 +180,27 @@ struct TLSInteropTests {
             result = try InteropPython.run(["client", certs, "wss://localhost:\(port)/echo", "200"])
         }
         #expect(result.status == 0 && result.stdout.contains("ok 200"), "\(result.stdout)\n\(result.stderr)")
+        // websockets offers permessage-deflate by default; volley target accepts it.
+        #expect(result.stdout.contains("extensions permessage-deflate"), "\(result.stdout)")
+    }
+
+    @Test("volley's client with permessage-deflate against a websockets server with compression: agreed, every echo back, fewer bytes on the wire")
+    func deflateAgainstWebsockets() throws {
+        let certs = try InteropPython.makeCertificates()
+        defer { try? FileManager.default.removeItem(atPath: certs) }
+        let server = try InteropServer(certificates: certs, extra: ["--deflate"])
+        for setting in ["{ deflate: true }", "{ deflate: true, client_no_context_takeover: true, server_no_context_takeover: true }",
+                        "{ deflate: true, server_max_window_bits: 10, client_max_window_bits: 9 }"] {
+            let text = Self.scenario.replacingOccurrences(of: " MTLS", with: "")
+                .replacingOccurrences(of: "tls: { ca: ca.pem }", with: "tls: { ca: ca.pem }\ncompression: \(setting)")
+                .replacingOccurrences(of: "'hello {{vu}} {{seq}}'", with: "'{\"type\":\"chat\",\"text\":\"hello from user {{vu}}, message {{seq}}, hello again\"}'")
+                .replacingOccurrences(of: "contains: 'hello {{vu}} {{seq}}'", with: "contains: 'user {{vu}}, message {{seq}},'")
+            let run = try VolleyRun.run(["run", try write(text, in: certs), "--quiet", "--target", "wss://localhost:\(server.port)/"])
+            let results = try run.results()
+            #expect(run.passedApartFromLatency, "\(setting): \(run.stdout)\n\(run.stderr)")
+            #expect(results.counter("compression.connections") == 50 && results.errorCount == 0, "\(setting): \(run.stdout)")
+            #expect(results.counter("compression.wire_bytes_sent") < results.counter("compression.message_bytes_sent"), "\(setting)")
+            #expect(results.counter("compression.message_bytes_received") == results.counter("bytes.received"), "\(setting)")
+        }
     }
 }

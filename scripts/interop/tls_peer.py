@@ -7,8 +7,10 @@ certificates from a private CA made by `trustme`).
   tls_peer.py server DIR PORT [--mtls] [--deflate]
                                         echo server over wss:// (prints "ready" when listening);
                                         --mtls requires a client certificate from the CA
-  tls_peer.py client DIR URL N          connects to URL trusting DIR/ca.pem, sends N messages of
-                                        several sizes, checks each echo, prints "ok N"
+  tls_peer.py client DIR URL N          connects to URL trusting DIR/ca.pem (permessage-deflate
+                                        offered, as websockets does by default), sends N messages of
+                                        several sizes, checks each echo, prints "ok N" and the
+                                        extensions agreed
 """
 import asyncio
 import ssl
@@ -65,7 +67,8 @@ async def client(directory, url, count):
         if await ws.recv() != binary:
             print("binary mismatch", flush=True)
             sys.exit(1)
-    print(f"ok {count}", flush=True)
+        agreed = ",".join(e.name for e in ws.protocol.extensions) or "none"
+    print(f"ok {count} extensions {agreed}", flush=True)
 
 
 def main():
