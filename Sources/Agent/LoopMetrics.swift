@@ -118,6 +118,9 @@ final class LoopMetrics {
     private var dueTarget = 0
     private var dueSince: Int64 = 0
     private var dueNanos: Int64 = 0
+    /// Users without a connection because their script closed it (a `close` or `reconnect`
+    /// step, until the next connection opens): the script's choice, not load the loop owes.
+    private var dueExcused = 0
     var usersActive = 0
     /// Connections opened since the start (every 1000th is a milestone).
     var openedSinceStart = 0
@@ -157,9 +160,22 @@ final class LoopMetrics {
     /// The plan asks this loop for `target` connections from `now` on.
     @inline(__always)
     func due(_ target: Int, now: Int64) {
-        if dueTarget > 0 { dueNanos &+= Int64(dueTarget) &* (now &- dueSince) }
-        dueSince = now
+        accountDue(now)
         dueTarget = target
+    }
+
+    /// `delta` users went offline by their script's choice (+1) or came back (-1) at `now`.
+    @inline(__always)
+    func excuse(_ delta: Int, now: Int64) {
+        accountDue(now)
+        dueExcused += delta
+    }
+
+    @inline(__always)
+    private func accountDue(_ now: Int64) {
+        let owed = dueTarget - dueExcused
+        if owed > 0 { dueNanos &+= Int64(owed) &* (now &- dueSince) }
+        dueSince = now
     }
 
     /// A connection that was open closed at `now`.

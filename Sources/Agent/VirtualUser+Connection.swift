@@ -31,6 +31,20 @@ extension VirtualUser {
         }
     }
 
+    /// The script closes the connection on purpose (see `offlineByScript`).
+    func goOfflineByScript() {
+        guard !offlineByScript else { return }
+        offlineByScript = true
+        driver.metrics.excuse(1, now: now)
+    }
+
+    /// The user has a connection again, or ended.
+    func comeBackOnline(at time: Int64? = nil) {
+        guard offlineByScript else { return }
+        offlineByScript = false
+        driver.metrics.excuse(-1, now: time ?? now)
+    }
+
     func webSocketDidSecure(_ connection: WebSocketConnection, nanoseconds: Int64, resumed: Bool) {
         let m = driver.metrics
         m.add(.tlsHandshakes)
@@ -42,6 +56,7 @@ extension VirtualUser {
         let t = now
         driver.metrics.add(.connectionsOpened)
         driver.metrics.opened(now: t, runTime: t - driver.runStart)
+        comeBackOnline(at: t)
         driver.metrics.connect.record((t - connectStarted) / 1000)
         if connection.deflate != nil { driver.metrics.add(.compressionConnections) }
         driver.userConnected(self)

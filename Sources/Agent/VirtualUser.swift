@@ -45,6 +45,9 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
     var draining = false
     /// True once the user reached the end of its steps (as opposed to being stopped or failing).
     var completedScript = false
+    /// The script closed this user's connection (`close`, `reconnect`) and it has not opened
+    /// the next one yet: the loop does not owe that connection meanwhile.
+    var offlineByScript = false
 
     struct PendingExpectation {
         let pc: Int
@@ -171,6 +174,7 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
         let previous = state
         state = .ended
         timerGeneration &+= 1
+        comeBackOnline()
         if let connection, connection.phase != .closed { connection.abort() }
         connection = nil
         if driver.tracksDelivery { endDeliveryWindow() }
@@ -268,10 +272,12 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
                     continue
                 }
                 state = .closing
+                goOfflineByScript()
                 if driver.tracksDelivery { endDeliveryWindow() }
                 connection.close(code: CloseCode.normal, reason: "")
                 return
             case .reconnect:
+                goOfflineByScript()
                 if let connection, connection.phase == .open {
                     if driver.tracksDelivery { endDeliveryWindow() }
                     state = .reconnecting

@@ -50,7 +50,8 @@ public struct PhaseDelivery: Sendable, Equatable {
 /// as the time to reach them), or one second into the phase if they never did, so that a
 /// lasting shortfall is still counted. The planned connection time is what the loops were due to hold: each loop
 /// integrates its share of the plan, less the users that completed their script (a user whose
-/// steps are done has delivered its part and is not replaced); the held connection time is the
+/// steps are done has delivered its part and is not replaced) and those whose script closed
+/// their connection (`close`, `reconnect`) until the next opens; the held connection time is the
 /// loops' integral of open connections. In the open model the messages planned are the rate
 /// times the planned connection time (a total rate: times the seconds), less half a message for
 /// every connection opened in the window: a new connection's first send lands at a random point

@@ -247,6 +247,31 @@ struct VirtualUserTests {
         #expect(h.dialer.peers.count == 100)
     }
 
+    @Test("a user whose script reconnects is not owed a connection from its reconnect step until the new one opens")
+    func scriptedReconnectExcused() throws {
+        let h = try UserHarness("""
+        target: ws://127.0.0.1:9/
+        phases: [{ duration: 60s, connections: 1 }]
+        steps: [connect, { sleep: 200ms }, reconnect, { sleep: 1h }]
+        """)
+        h.acceptAll()
+        h.embedded.advance(by: Nanoseconds.milliseconds(200))
+        let first = h.peers[0]
+        _ = h.frames(first)
+        #expect(h.closes == 1)
+        first.write(RawServerPeer.frame(.close, [0x03, 0xE8]))
+        h.embedded.run()
+        #expect(h.peers.count == 2)
+        // The new connection takes 300 ms to open: the script's gap, not load the loop owed.
+        h.embedded.advance(by: Nanoseconds.milliseconds(300))
+        h.acceptAll()
+        h.embedded.advance(by: Nanoseconds.milliseconds(500))
+        let m = h.interval()
+        #expect(m.counter("connections.held_ms") == 700)
+        #expect(m.counter("connections.due_ms") == 700)
+        #expect(m.counter("connections.opened") == 2)
+    }
+
     @Test("the end of the run stops users a slice at a time, so the loop answers in between; every connection is closed")
     func massCloseInSlices() throws {
         let h = try UserHarness("""
