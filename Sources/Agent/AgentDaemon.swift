@@ -6,9 +6,12 @@ import WireProtocol
 public final class AgentDaemon: EventHandler {
     public let host: AgentHost
     private let listener: Socket
+    /// The control channel's TLS context, keyed by the token.
+    private let security: TLSContext
 
     public init(configuration: AgentConfiguration) throws {
         try configuration.validate()
+        security = try ControlChannelSecurity.agent(token: configuration.token ?? [])
         let loop = try EventLoop(clock: configuration.clock.source)
         host = AgentHost(configuration: configuration, loop: loop)
         listener = try Socket.listen(on: configuration.listen)
@@ -26,7 +29,7 @@ public final class AgentDaemon: EventHandler {
             host.abortActiveRun(reason: "the agent is shutting down")
             loop.stop()
         }
-        let auth = host.configuration.token == nil ? "no authentication (loopback only)" : "token authentication"
+        let auth = host.configuration.token == nil ? "no authentication (loopback only)" : "token authentication, encrypted channel"
         Log.out("volley agent: listening on \(localAddress.map { "\($0)" } ?? "\(host.configuration.listen)") with \(auth); targets allowed: \(host.configuration.targets)")
         loop.run()
         withExtendedLifetime(signals) {}
@@ -36,7 +39,7 @@ public final class AgentDaemon: EventHandler {
         for _ in 0..<64 {
             guard let (socket, peer) = try? listener.accept() else { return }
             do {
-                let connection = try WireConnection(socket: socket, peer: peer, loop: host.loop, delegate: nil)
+                let connection = try WireConnection(socket: socket, peer: peer, loop: host.loop, security: security)
                 host.accept(connection)
             } catch {
                 socket.close()

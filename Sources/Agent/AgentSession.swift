@@ -207,6 +207,9 @@ public final class AgentSession: WireChannelDelegate, TimerTarget {
             run.abandon()
         case let .prepared(run):
             run.engine.shutdown()
+        case .greeting, .authenticating:
+            // Refused before it was trusted (a failed handshake, a plaintext or older peer).
+            if let reason { Log.error("volley agent: \(who): \(reason)") }
         default:
             break
         }

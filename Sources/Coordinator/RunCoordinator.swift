@@ -87,13 +87,16 @@ public final class RunCoordinator: WireChannelDelegate, TimerTarget {
 
     /// Connects to every agent and starts the stages (then drive `loop` until `isDone`).
     public func begin(agents: [AgentEndpoint]) {
+        var security: TLSContext?
         for (i, endpoint) in agents.enumerated() {
             let link = AgentLink(index: i, endpoint: endpoint)
             links.append(link)
             do {
                 switch endpoint {
                 case let .address(address):
-                    link.channel = try WireConnection.connect(to: address, loop: loop, delegate: self)
+                    let context = try security ?? ControlChannelSecurity.coordinator(token: request.token)
+                    security = context
+                    link.channel = try WireConnection.connect(to: address, loop: loop, security: context, delegate: self)
                 case let .inProcess(_, connect):
                     let channel = try connect(loop)
                     channel.delegate = self

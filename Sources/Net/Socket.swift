@@ -108,6 +108,16 @@ public struct Socket: Hashable, Sendable {
         return code == EAGAIN || code == EWOULDBLOCK || code == EINTR ? .wouldBlock : .failed(code)
     }
 
+    /// Reads into `buffer` without consuming: the bytes stay queued for the next read (used to
+    /// tell a TLS peer from a plaintext one before handing the socket to OpenSSL).
+    public func peek(into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
+        let n = Glibc.recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_PEEK))
+        if n > 0 { return .transferred(n) }
+        if n == 0 { return .endOfStream }
+        let code = errno
+        return code == EAGAIN || code == EWOULDBLOCK || code == EINTR ? .wouldBlock : .failed(code)
+    }
+
     /// Writes from `buffer` (possibly only part of it). Uses write(2), the cheapest path into the
     /// socket; processes using volley ignore SIGPIPE (`Process.ignoreBrokenPipes()`), so a closed
     /// peer shows as EPIPE instead of a signal.

@@ -1,24 +1,51 @@
 import Net
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// A coordinator-agent connection: framed messages over non-blocking TCP on an event loop.
-/// Until `authenticated` is set, frames above 4 KiB are refused, so a stranger cannot make the
-/// other side buffer much.
+/// A coordinator-agent connection: framed messages over TLS 1.3 keyed by the shared token
+/// (`ControlChannelSecurity`), on non-blocking TCP on an event loop. Nothing readable crosses
+/// the wire: not the scenario, not the feeder's rows, not the token. Until `authenticated` is
+/// set, frames above 4 KiB are refused, so a stranger cannot make the other side buffer much.
 public final class WireConnection: WireChannel, EventHandler, TimerTarget {
+    /// Where the connection is, in order.
+    enum Stage: Equatable {
+        /// Coordinator: TCP connect in progress.
+        case connecting
+        /// Agent: accepted; waiting for the peer's first bytes to tell TLS from plaintext.
+        case awaitingPeer
+        /// The TLS handshake is in progress.
+        case securing
+        /// Messages flow.
+        case open
+        case closed
+    }
+
     public let socket: Socket
     public unowned(unsafe) let loop: EventLoop
     public weak var delegate: WireChannelDelegate?
     /// The remote address.
     public let peer: SocketAddress?
+    let role: Role
+    let security: TLSContext
+    var tls: TLSStream?
+    var stage: Stage
+    /// Set once the peer's first bytes were seen to be TLS.
+    var peerSpeaksTLS = false
     private var assembler = FrameAssembler()
     private var output = ByteQueue()
-    private var connecting: Bool
     private var closeAfterFlush = false
-    public private(set) var isClosed = false
-    private var connectDeadlineToken: UInt64 = 0
-    /// Bytes received and sent so far (control-plane cost).
+    /// Bytes of messages received and sent so far (control-plane cost, before encryption).
     public private(set) var bytesReceived = 0
     public private(set) var bytesSent = 0
 
+    /// Which end of the channel this is: the coordinator is the TLS client.
+    enum Role { case coordinator, agent }
+
+    static let deadlineToken: UInt64 = 1
+    static let silenceToken: UInt64 = 2
+
+    public var isClosed: Bool { stage == .closed }
     public var peerDescription: String { peer.map { "\($0)" } ?? "the peer" }
 
     /// Raises the frame limit once the peer has proven it holds the token.
@@ -26,65 +53,83 @@ public final class WireConnection: WireChannel, EventHandler, TimerTarget {
         didSet { assembler.limit = authenticated ? WireFrame.maximumLength : WireFrame.maximumUnauthenticatedLength }
     }
 
-    /// Adopts an accepted socket.
-    public init(socket: Socket, peer: SocketAddress?, loop: EventLoop, delegate: WireChannelDelegate? = nil) throws(SocketError) {
+    /// Adopts a socket an agent accepted; `security` is the agent's channel context
+    /// (`ControlChannelSecurity.agent(token:)`). A peer that says nothing within a second,
+    /// or speaks plaintext, is told which protocol this agent speaks and closed.
+    public init(socket: Socket, peer: SocketAddress?, loop: EventLoop, security: TLSContext,
+                delegate: WireChannelDelegate? = nil) throws(SocketError) {
         self.socket = socket
         self.peer = peer
         self.loop = loop
         self.delegate = delegate
-        connecting = false
+        self.security = security
+        role = .agent
+        stage = .awaitingPeer
         socket.setNoDelay()
         try loop.register(fd: socket.fd, interest: .readable, handler: self)
+        loop.schedule(at: loop.clock.now().advanced(by: ControlChannelSecurity.silenceLimit), target: self, token: Self.silenceToken)
     }
 
-    private init(socket: Socket, peer: SocketAddress, loop: EventLoop, delegate: WireChannelDelegate, connecting: Bool) throws(SocketError) {
+    private init(socket: Socket, peer: SocketAddress, loop: EventLoop, security: TLSContext,
+                 delegate: WireChannelDelegate, connected: Bool) throws(SocketError) {
         self.socket = socket
         self.peer = peer
         self.loop = loop
         self.delegate = delegate
-        self.connecting = connecting
-        try loop.register(fd: socket.fd, interest: connecting ? .writable : .readable, handler: self)
+        self.security = security
+        role = .coordinator
+        stage = .connecting
+        socket.setNoDelay()
+        try loop.register(fd: socket.fd, interest: connected ? .readable : .writable, handler: self)
     }
 
-    /// Starts connecting to `address`; failures (refused, `timeout` passed) arrive as `wireClosed`.
-    public static func connect(to address: SocketAddress, loop: EventLoop, delegate: WireChannelDelegate,
+    /// Starts connecting to an agent at `address` with the coordinator's channel context
+    /// (`ControlChannelSecurity.coordinator(token:)`); failures (refused, a failed
+    /// handshake, `timeout` passed before the channel is secured) arrive as `wireClosed`.
+    public static func connect(to address: SocketAddress, loop: EventLoop, security: TLSContext, delegate: WireChannelDelegate,
                                timeout: Int64 = Nanoseconds.seconds(5)) throws(SocketError) -> WireConnection {
         let (socket, connected) = try Socket.connect(to: address)
-        let c = try WireConnection(socket: socket, peer: address, loop: loop, delegate: delegate, connecting: !connected)
-        if !connected {
-            c.connectDeadlineToken = 1
-            loop.schedule(at: loop.clock.now().advanced(by: timeout), target: c, token: 1)
-        }
+        let c = try WireConnection(socket: socket, peer: address, loop: loop, security: security, delegate: delegate, connected: connected)
+        loop.schedule(at: loop.clock.now().advanced(by: timeout), target: c, token: Self.deadlineToken)
+        if connected { c.startSecuring() }
         return c
     }
 
     public func timerFired(token: UInt64, now: Instant) {
-        if connecting && token == connectDeadlineToken {
-            close(reason: "connecting to \(peer.map { "\($0)" } ?? "the peer") timed out")
+        switch (token, stage) {
+        case (Self.deadlineToken, .connecting):
+            close(reason: "connecting to \(peerDescription) timed out")
+        case (Self.deadlineToken, .securing):
+            close(reason: "the encrypted handshake with \(peerDescription) timed out: is it a volley agent of this version?")
+        case (Self.silenceToken, .awaitingPeer):
+            refusePlaintext(peeked: [])
+        default:
+            break
         }
     }
 
-    /// Sends a message (queued if the socket is busy).
+    /// Sends a message (queued until the channel is secured, or while the socket is busy).
     public func send(_ message: WireMessage) {
-        guard !isClosed else { return }
+        guard stage != .closed else { return }
         let frame = WireFrame.encode(message.encode())
         bytesSent += frame.count
         frame.withUnsafeBytes { output.append($0) }
-        if !connecting { flush() }
+        if stage == .open { flush() }
     }
 
-    /// Sends `message`, then closes once it is written.
+    /// Sends `message`, then closes once it is written (at once if the channel never opened:
+    /// nothing can be said to a peer that has not completed the handshake).
     public func send(_ message: WireMessage, thenClose: Bool) {
         send(message)
-        if thenClose {
-            closeAfterFlush = true
-            if output.isEmpty { close(reason: nil) }
-        }
+        guard thenClose else { return }
+        closeAfterFlush = true
+        if stage != .open || output.isEmpty { close(reason: nil) }
     }
 
-    private func flush() {
+    func flush() {
         while !output.isEmpty {
-            switch socket.write(UnsafeRawBufferPointer(output.readable)) {
+            let result = tls.map { $0.write(UnsafeRawBufferPointer(output.readable)) } ?? .wouldBlock
+            switch result {
             case let .transferred(n):
                 output.consume(n, keepStorage: true)
             case .wouldBlock, .endOfStream:
@@ -100,35 +145,50 @@ public final class WireConnection: WireChannel, EventHandler, TimerTarget {
     }
 
     public func handleEvents(_ events: IOEvents) {
-        if connecting {
+        switch stage {
+        case .connecting:
             let code = socket.pendingError
             guard code == 0 else {
                 close(reason: "\(SocketError("connect", address: peer, code: code))")
                 return
             }
-            connecting = false
-            connectDeadlineToken = 0
-            flush()
-            if isClosed { return }
-        }
-        if events.contains(.writable) { flush() }
-        guard !isClosed, !events.isDisjoint(with: [.readable, .hangup, .error]) else { return }
-        switch socket.read(into: loop.readBuffer) {
-        case let .transferred(n):
-            bytesReceived += n
-            assembler.append(UnsafeRawBufferPointer(rebasing: loop.readBuffer[0..<n]))
-            deliver()
-        case .wouldBlock:
+            startSecuring()
+        case .awaitingPeer:
+            examinePeer()
+        case .securing:
+            continueSecuring()
+        case .open:
+            if events.contains(.writable) { flush() }
+            guard stage == .open, !events.isDisjoint(with: [.readable, .hangup, .error]) else { return }
+            readAvailable()
+        case .closed:
             break
-        case .endOfStream:
-            close(reason: "the peer closed the connection")
-        case let .failed(code):
-            close(reason: "\(SocketError("read", address: peer, code: code))")
+        }
+    }
+
+    /// Reads every decrypted byte available (OpenSSL may hold records the socket no longer
+    /// signals) and delivers the complete messages.
+    func readAvailable() {
+        guard let tls else { return }
+        while stage == .open {
+            switch tls.read(into: loop.readBuffer) {
+            case let .transferred(n):
+                bytesReceived += n
+                assembler.append(UnsafeRawBufferPointer(rebasing: loop.readBuffer[0..<n]))
+                deliver()
+            case .wouldBlock:
+                return
+            case .endOfStream:
+                close(reason: "the peer closed the connection")
+            case let .failed(code):
+                close(reason: code == EPROTO ? "the encrypted channel failed: a record did not decrypt, or the peer sent a fatal alert"
+                                             : "\(SocketError("read", address: peer, code: code))")
+            }
         }
     }
 
     private func deliver() {
-        while !isClosed {
+        while stage == .open {
             let payload: [UInt8]
             do {
                 guard let next = try assembler.next() else { return }
@@ -149,10 +209,13 @@ public final class WireConnection: WireChannel, EventHandler, TimerTarget {
 
     /// Closes the connection; the delegate hears `wireClosed` once.
     public func close(reason: String?) {
-        guard !isClosed else { return }
-        isClosed = true
+        guard stage != .closed else { return }
+        let wasOpen = stage == .open
+        stage = .closed
+        if wasOpen, reason == nil { tls?.shutdown() }
         loop.deregister(fd: socket.fd, closing: true)
         socket.close()
+        tls = nil
         output.removeAll()
         delegate?.wireClosed(self, reason: reason)
     }

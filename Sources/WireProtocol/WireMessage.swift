@@ -3,7 +3,7 @@ import Scenario
 import Stats
 
 /// The protocol version both sides state in their first message.
-public let wireProtocolVersion: UInt16 = 2
+public let wireProtocolVersion: UInt16 = 3
 
 /// This build of volley (`volley --version`, results.json's generator).
 public let volleyVersion = "0.13.0"
