@@ -17,6 +17,7 @@ public enum HTMLReport {
         body += errors(report)
         body += distribution(report)
         body += latencyTable(report)
+        body += transport(report)
         body += phases(report)
         body += agents(report)
         body += barriers(report)
@@ -360,6 +361,10 @@ public enum HTMLReport {
             "errors.isolation_violation": "a user received a message meant for another",
             "errors.send_failed": "a message could not be written",
             "errors.barrier_timeout": "a barrier released before every user arrived",
+            "errors.tls.verify_failed": "the target's certificate did not verify",
+            "errors.tls.handshake": "the TLS handshake failed (no shared version or cipher, a fatal alert, not TLS)",
+            "errors.tls.timeout": "the TLS handshake did not complete within the connect timeout",
+            "errors.tls.closed": "the target closed the connection during the TLS handshake",
         ]
         if let meaning = known[counter] { return meaning }
         for (prefix, meaning) in known where counter.hasPrefix(prefix + ".") { return meaning + " (\(counter.dropFirst(prefix.count + 1)))" }

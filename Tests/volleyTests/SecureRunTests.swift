@@ -201,6 +201,11 @@ struct TLSInteropTests {
             #expect(results.counter("compression.connections") == 50 && results.errorCount == 0, "\(setting): \(run.stdout)")
             #expect(results.counter("compression.wire_bytes_sent") < results.counter("compression.message_bytes_sent"), "\(setting)")
             #expect(results.counter("compression.message_bytes_received") == results.counter("bytes.received"), "\(setting)")
+            // The ratio per direction, in the summary and the report.
+            #expect(run.stdout.contains("compression  permessage-deflate on 50 of 50 connections; sent "), "\(run.stdout)")
+            let html = try String(contentsOfFile: run.outputDirectory + "/report.html", encoding: .utf8)
+            #expect(html.contains("TLS and compression") && html.contains("compression, sent") && html.contains("compression, received"))
+            #expect(html.contains("TLS handshakes"))
         }
     }
 }
