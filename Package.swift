@@ -33,6 +33,8 @@ let package = Package(
         .target(name: "Agent", dependencies: ["Net", "WebSocket", "Scenario", "Stats", "JSON", "WireProtocol"], swiftSettings: hotPath),
         .executableTarget(name: "volley", dependencies: ["Target", "Agent", "Coordinator", "Report", "WireProtocol", "Scenario", "Stats", "Net", "WebSocket", "JSON"]),
         .executableTarget(name: "volley-conformance", dependencies: ["Net", "WebSocket"]),
+        // libFuzzer targets (scripts/fuzz.sh builds them with -sanitize=fuzzer); a plain build replays inputs.
+        .executableTarget(name: "volley-fuzz", dependencies: ["Net", "WebSocket", "WireProtocol", "Scenario", "Stats", "ByteCoding"]),
         .executableTarget(name: "volley-bench", dependencies: ["Stats", "Net", "WebSocket", "WireProtocol", "ByteCoding", "Scenario", "Coordinator", "Report", "JSON", "Agent"]),
         // Test-only: replaces malloc in the test binary to count allocations per thread.
         .target(name: "CAllocationCounter"),

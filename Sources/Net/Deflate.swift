@@ -12,13 +12,14 @@ public final class RawDeflater {
 
     /// A compressor with a `windowBits` window (9...15; nil otherwise, or when zlib cannot
     /// allocate); `memoryLevel` 1...9 trades memory for ratio (zlib holds 2^(windowBits+2) +
-    /// 2^(memoryLevel+9) bytes).
-    public init?(windowBits: Int, memoryLevel: Int = 8, level: Int = -1) {
+    /// 2^(memoryLevel+9) bytes). By default it follows the window (`memoryLevel(for:)`).
+    public init?(windowBits: Int, memoryLevel: Int? = nil, level: Int = -1) {
         guard (9...15).contains(windowBits) else { return nil }   // zlib's raw deflate windows
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
         self.windowBits = windowBits
-        guard volley_raw_deflate_init(stream, Int32(level), Int32(windowBits), Int32(memoryLevel)) == Z_OK else {
+        let memory = memoryLevel ?? Self.memoryLevel(for: windowBits)
+        guard volley_raw_deflate_init(stream, Int32(level), Int32(windowBits), Int32(memory)) == Z_OK else {
             stream.deallocate()
             return nil
         }
@@ -28,6 +29,11 @@ public final class RawDeflater {
         deflateEnd(stream)
         stream.deallocate()
     }
+
+    /// zlib's default 8 for a full window, less for smaller ones: a scenario that asks for a
+    /// small window wants small connections, and zlib's hash tables (2^(level+9) bytes) would
+    /// otherwise dwarf it (a 9-bit window: 2 KiB of window, 128 KiB of tables at level 8).
+    public static func memoryLevel(for windowBits: Int) -> Int { Swift.min(8, Swift.max(1, windowBits - 7)) }
 
     /// Appends `input` compressed (one message, flushed, without its 00 00 FF FF trailer) to
     /// `output`; with `reset`, the next message starts with an empty window (no context

@@ -119,7 +119,7 @@ public struct Socket: Hashable, Sendable {
     }
 
     /// Writes from `buffer` (possibly only part of it). Uses write(2), the cheapest path into the
-    /// socket; processes using volley ignore SIGPIPE (`Process.ignoreBrokenPipes()`), so a closed
+    /// socket; processes using volley ignore SIGPIPE (`ProcessSetup.ignoreBrokenPipes()`), so a closed
     /// peer shows as EPIPE instead of a signal.
     @inlinable
     public func write(_ buffer: UnsafeRawBufferPointer) -> IOResult {
