@@ -17,6 +17,7 @@ struct SecureRunTests {
     name: secure-echo
     target: wss://localhost:1/echo
     tls: { ca: cert.pem }
+    compression: { deflate: true }
     model: open
     phases:
       - { name: steady, duration: 3s, connections: 200, rate: 5/s }
@@ -30,7 +31,7 @@ struct SecureRunTests {
       - connect_success == 100%
     """
 
-    @Test("a wss:// target signed by a private CA gives the same report as ws://: every connection, message and reply")
+    @Test("a wss:// target signed by a private CA, deflate on, gives the same report as ws://: every connection, message and reply")
     func privateCA() throws {
         let cert = try TestCertificate()
         defer { cert.remove() }
@@ -47,6 +48,8 @@ struct SecureRunTests {
             #expect(r.counter("connections.opened") == 200)
             #expect(r.counter("messages.received") == r.counter("messages.sent") && r.counter("messages.sent") > 2500)
             #expect(r.histogram("rtt", "count") as? Int == Int(r.counter("messages.received")))
+            #expect(r.counter("compression.connections") == 200)
+            #expect(r.counter("compression.message_bytes_received") == r.counter("bytes.received"))
         }
         #expect(a.counter("connections.opened") == 200 && a.errorCount == 0)
         #expect(a.counter("tls.handshakes") == 200 && b.counter("tls.handshakes") == 0)
