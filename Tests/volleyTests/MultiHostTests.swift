@@ -48,7 +48,7 @@ struct MultiHostTests {
         target: wss://placeholder:1/echo
         model: open
         phases:
-          - { name: steady, duration: 4s, connections: 2000, rate: 2/s }
+          - { name: steady, duration: 10s, connections: 2000, rate: 2/s }
         steps:
           - connect
           - loop:

@@ -6,7 +6,7 @@
 
 /// Allocations (malloc, calloc, realloc, aligned) made by the calling thread so far.
 long volley_allocations_on_this_thread(void);
-/// Bytes of heap in use in the whole process (glibc's mallinfo2: allocated chunks, mmapped ones included).
-long volley_heap_in_use(void);
+/// Bytes of heap the calling thread allocated and has not freed itself (usable sizes).
+long volley_heap_held_by_this_thread(void);
 
 #endif
