@@ -46,7 +46,13 @@ extension LoopDriver {
         context.vu = user.number
         context.seq = seq
         context.iteration = user.iteration
-        context.row = scenario.feeder?.row(for: Int(user.number))
+        let g = Int(user.group)
+        if let feeder = groupFeeders[g] {
+            context.row = feeder.row(for: Int(user.numberInGroup))
+        } else {
+            context.row = scenario.feeder?.row(for: Int(user.number))
+        }
+        context.groupName = groupNames[g]
         context.randomState = user.randomState
     }
 
@@ -72,8 +78,10 @@ extension LoopDriver {
         return matcher.matches(payload, binary: binary, context: &context, scratch: &matchScratch)
     }
 
-    /// Nanoseconds between a user's paced sends in the current phase, if the phase has a rate.
-    func sendInterval() -> Int64? {
+    /// Nanoseconds between `user`'s paced sends in the current phase, if its group or the phase
+    /// has a rate.
+    func sendInterval(for user: VirtualUser) -> Int64? {
+        if let interval = groupSendIntervals[Int(user.group)] { return interval }
         switch slice.phases[currentPhase].rate {
         case nil:
             return nil
@@ -85,8 +93,8 @@ extension LoopDriver {
         }
     }
 
-    /// The current phase's think time.
-    func thinkTime() -> Int64? { scenario.phases[currentPhase].think }
+    /// `user`'s think time: its group's, or the current phase's.
+    func thinkTime(for user: VirtualUser) -> Int64? { groupThinks[Int(user.group)] ?? scenario.phases[currentPhase].think }
 
     /// Counts one receiver's order fingerprint as `delivery.order.HEX` (receivers that saw the
     /// same order share a counter, across loops and agents).

@@ -22,9 +22,23 @@ final class LoopDriver: TimerTarget {
     let compressionTally = CompressionTally()
     let clock: any TimeSource
     let seed: UInt64
-    /// Index of the one-way delivery latency among the measures (looked up in the active buffer
-    /// on every record: a recorder kept across swaps would write into the retired buffer).
-    let deliveryLatency: Int?
+    /// Per user group, the index of the one-way delivery latency among the measures (looked up
+    /// in the active buffer on every record: a recorder kept across swaps would write into the
+    /// retired buffer).
+    let deliveryLatency: [Int?]
+    /// The user groups (one, "default", without `groups:`), and per group: its users now (a
+    /// user's `groupPosition` is its index here), users that completed their script, users
+    /// created, and the users it should have as of the last tick.
+    let groups: [UserGroup]
+    /// What the per-message path reads of a user's group, one array each (no struct copies).
+    let groupNames: [String]
+    let groupFeeders: [Feeder?]
+    let groupSendIntervals: [Int64?]
+    let groupThinks: [Int64?]
+    private var members: [[VirtualUser]]
+    private var groupCompleted: [Int]
+    private var groupCreated: [Int]
+    private var groupTargets: [Int]
     /// Facts the per-message path asks about, read once (not through the scenario's optionals).
     let isOpenModel: Bool
     let tracksDelivery: Bool
@@ -41,7 +55,6 @@ final class LoopDriver: TimerTarget {
     private var stopping: [ObjectIdentifier: VirtualUser] = [:]
     /// Users to stop when the whole loop stops, newest first, taken `stopSlice` at a time.
     private var pendingStops: [VirtualUser] = []
-    private var created = 0
     /// Users that ran their script to the end: they count toward the planned number and are not
     /// replaced (users that failed are replaced, so the offered load holds).
     private var completed = 0
@@ -100,7 +113,20 @@ final class LoopDriver: TimerTarget {
         earlyWake = clock is SystemClock ? Nanoseconds.microseconds(200) : 0
         let metrics = LoopMetrics(measureNames: program.measureNames)
         self.metrics = metrics
-        deliveryLatency = scenario.delivery?.latencyMetric.flatMap { name in program.measureNames.firstIndex(of: name) }
+        groups = scenario.groups
+        deliveryLatency = groups.map { g in
+            scenario.delivery?.latencyMetric.flatMap { name in
+                program.measureNames.firstIndex(of: scenario.recordsPerGroup ? Scenario.groupMetric(name, group: g.name) : name)
+            }
+        }
+        groupNames = groups.map(\.name)
+        groupFeeders = groups.map(\.feeder)
+        groupSendIntervals = groups.map { g in g.rate.map { Int64(1e9 / $0) } }
+        groupThinks = groups.map(\.think)
+        members = groups.map { _ in [] }
+        groupCompleted = groups.map { _ in 0 }
+        groupCreated = groups.map { _ in 0 }
+        groupTargets = groups.map { _ in 0 }
         maxConnecting = Swift.max(1, LoadSlice.evenShare(scenario.options.maxConnecting, part: index, of: loopCount))
         isOpenModel = scenario.model == .open
         tracksDelivery = scenario.delivery != nil
@@ -193,22 +219,31 @@ final class LoopDriver: TimerTarget {
         }
         if let (phase, _) = LoadSlice.phase(at: t, in: scenario) { currentPhase = phase }
         context.phaseName = scenario.phases[currentPhase].name
-        if users.isEmpty && stopping.isEmpty && completed > 0 && completed >= peakTargetUsers(from: t) {
+        if users.isEmpty && stopping.isEmpty && completed > 0 && groups.indices.allSatisfy({ groupCompleted[$0] >= peakTargetUsers(from: t, group: $0) }) {
             // Every user this loop will ever run has completed its script: the run is over here.
             beginStopping(now)
             return
         }
-        let target = Swift.max(0, targetUsers(at: t) - completed)
+        var target = 0
+        for g in groups.indices {
+            groupTargets[g] = Swift.max(0, targetUsers(at: t, group: g) - groupCompleted[g])
+            target += groupTargets[g]
+        }
         currentTarget = target
         metrics.due(target, now: now.nanoseconds)
-        if users.count > target {
-            for _ in 0..<Swift.min(users.count - target, Self.stopSlice) { stopUser(users[users.count - 1]) }
-        } else if users.count < target && now.nanoseconds >= backoffUntil {
-            let room = Swift.max(0, maxConnecting - connecting - queuedToConnect)
-            var sharing = CoreSharing(start: now)
-            for _ in 0..<Swift.min(room, target - users.count) {
-                startUser()
-                sharing.pass(clock: clock)
+        var room = Swift.max(0, maxConnecting - connecting - queuedToConnect)
+        var sharing = CoreSharing(start: now)
+        // Groups in order: fixed-count groups (listed first by habit) fill before the rest.
+        for g in groups.indices {
+            let have = members[g].count, want = groupTargets[g]
+            if have > want {
+                for _ in 0..<Swift.min(have - want, Self.stopSlice) { stopUser(members[g][members[g].count - 1]) }
+            } else if have < want && now.nanoseconds >= backoffUntil && room > 0 {
+                for _ in 0..<Swift.min(room, want - have) {
+                    startUser(group: g)
+                    sharing.pass(clock: clock)
+                }
+                room -= Swift.min(room, want - have)
             }
         }
         if now.nanoseconds - lastSweep >= Self.sweepInterval {
@@ -252,19 +287,19 @@ final class LoopDriver: TimerTarget {
         loop.schedule(at: now.advanced(by: Self.tickInterval), target: self, token: Self.tickToken)
     }
 
-    /// This loop's share of the agent's target connections at `t` nanoseconds.
-    func targetUsers(at t: Int64) -> Int {
-        let agentTarget = Int((slice.targetConnections(at: t, in: scenario) + 1e-9).rounded(.down))
+    /// This loop's share of the agent's target connections of `group` at `t` nanoseconds.
+    func targetUsers(at t: Int64, group: Int) -> Int {
+        let agentTarget = Int((slice.targetConnections(at: t, in: scenario, group: group) + 1e-9).rounded(.down))
         return LoadSlice.evenShare(agentTarget, part: index, of: loopCount)
     }
 
-    /// The largest number of users this loop is planned to run from `t` to the end.
-    private func peakTargetUsers(from t: Int64) -> Int {
-        var peak = targetUsers(at: t)
+    /// The largest number of users of `group` this loop is planned to run from `t` to the end.
+    private func peakTargetUsers(from t: Int64, group: Int) -> Int {
+        var peak = targetUsers(at: t, group: group)
         var start: Int64 = 0
         for (i, phase) in scenario.phases.enumerated() {
             if start + phase.duration > t {
-                let c = slice.phases[i].connections
+                let c = slice.phases[i].groups[group]
                 peak = Swift.max(peak, LoadSlice.evenShare(Swift.max(c.from, c.to), part: index, of: loopCount))
             }
             start += phase.duration
@@ -272,12 +307,20 @@ final class LoopDriver: TimerTarget {
         return peak
     }
 
-    private func startUser() {
-        let local = created * loopCount + index
-        created += 1
-        let user = VirtualUser(driver: self, number: Int64(slice.globalUserNumber(local: local)), seed: seed)
+    /// Starts a user of `group`. Its number within the group is unique across loops and agents;
+    /// its {{vu}} number interleaves the groups' numbers, so it is unique across the run (and,
+    /// with one group, the same as without groups).
+    private func startUser(group: Int) {
+        let local = groupCreated[group] * loopCount + index
+        groupCreated[group] += 1
+        let inGroup = slice.globalUserNumber(local: local)
+        let user = VirtualUser(driver: self, number: Int64(inGroup * groups.count + group), seed: seed)
+        user.group = Int32(group)
+        user.numberInGroup = Int64(inGroup)
         user.position = users.count
         users.append(user)
+        user.groupPosition = Int32(members[group].count)
+        members[group].append(user)
         user.start()
     }
 
@@ -320,6 +363,13 @@ final class LoopDriver: TimerTarget {
         if i < users.count {
             users[i] = last
             last.position = i
+        }
+        let g = Int(user.group), j = Int(user.groupPosition)
+        guard j < members[g].count, members[g][j] === user else { return }
+        let lastInGroup = members[g].removeLast()
+        if j < members[g].count {
+            members[g][j] = lastInGroup
+            lastInGroup.groupPosition = Int32(j)
         }
     }
 
@@ -368,8 +418,9 @@ final class LoopDriver: TimerTarget {
         failureStreak = 0
         // Keep the connect pipeline full: a finished handshake makes room for the next at once,
         // instead of waiting for the next tick.
-        if state == .running && users.count < currentTarget && connecting < maxConnecting {
-            startUser()
+        if state == .running && users.count < currentTarget && connecting < maxConnecting,
+           let g = groups.indices.first(where: { members[$0].count < groupTargets[$0] }) {
+            startUser(group: g)
         }
     }
 
@@ -390,6 +441,8 @@ final class LoopDriver: TimerTarget {
         }
         if user.completedScript {
             completed += 1
+            groupCompleted[Int(user.group)] += 1
+            groupTargets[Int(user.group)] = Swift.max(0, groupTargets[Int(user.group)] - 1)
             // The target excludes completed users; keep it so until the next tick recomputes
             // it, or a connection opening meanwhile would start a replacement for this user.
             currentTarget = Swift.max(0, currentTarget - 1)

@@ -224,7 +224,12 @@ final class LoopMetrics {
         set.histograms["connect"] = buffer.connect.drainCompact()
         let tls = buffer.tlsHandshake.drainCompact()
         if !tls.isEmpty { set.histograms[MetricCatalog.tlsHandshake] = tls }
-        for (i, name) in measureNames.enumerated() { set.histograms[name] = buffer.measures[i].drainCompact() }
+        for (i, name) in measureNames.enumerated() {
+            let h = buffer.measures[i].drainCompact()
+            set.histograms[name] = h
+            // A group's share (rtt@viewers) also counts toward the metric's total.
+            if let at = name.lastIndex(of: "@") { set.histograms[String(name[..<at]), default: CompactHistogram()].merge(h) }
+        }
         let release = buffer.barrierRelease.drainCompact(), send = buffer.barrierSend.drainCompact()
         if !release.isEmpty { set.histograms["barrier_release"] = release }
         set.histograms["generator_lag"] = buffer.generatorLag.drainCompact()

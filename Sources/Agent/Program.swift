@@ -1,7 +1,7 @@
 import Scenario
 
-/// A virtual user's steps compiled to a flat list of instructions, with loops as jumps, so a
-/// user's position in its script is one integer.
+/// Every user group's steps compiled to one flat list of instructions, with loops as jumps, so a
+/// user's position in its script is one integer; a group's script starts at its entry.
 struct Program {
     /// A send step, compiled. A class so that reading the instruction costs one retain, not one
     /// per array inside the template.
@@ -67,8 +67,10 @@ struct Program {
     let lines: [Int]
     /// The loop slot enclosing each instruction ({{iteration}} reads its counter), if any.
     let enclosingSlot: [Int?]
-    /// Every latency metric, in recorder order.
+    /// Every latency metric, in recorder order (per group when the scenario keeps them apart).
     let measureNames: [String]
+    /// Where each group's script starts.
+    let entries: [Int]
     /// True when some step waits for a message (so early messages are worth keeping).
     let hasExpect: Bool
 
@@ -81,7 +83,12 @@ struct Program {
         var enclosing: [Int?] = []
         var openLoops: [Int] = []
         let barriers = scenario.barrierNames
-        let measures = scenario.measureNames
+        let measures = scenario.recordedMeasureNames
+        var group = ""
+        /// The recorder of `metric` for the group being compiled.
+        func measureIndex(_ metric: String) -> Int? {
+            measures.firstIndex(of: scenario.recordsPerGroup ? Scenario.groupMetric(metric, group: group) : metric)
+        }
         func add(_ instruction: Instruction, _ line: Int) {
             instructions.append(instruction)
             lines.append(line)
@@ -98,7 +105,7 @@ struct Program {
                     add(.send(Unmanaged.passUnretained(send)), step.line)
                 case let .expect(e):
                     let expect = Expect(step: e, pacedAfterSend: previousWasSend && e.latencyFrom == .lastSend,
-                                        measure: e.measure.flatMap { measures.firstIndex(of: $0) })
+                                        measure: e.measure.flatMap(measureIndex))
                     expects.append(expect)
                     add(.expect(Unmanaged.passUnretained(expect)), step.line)
                 case let .expectNone(e): add(.expectNone(e), step.line)
@@ -124,8 +131,14 @@ struct Program {
                 }
             }
         }
-        emit(scenario.steps)
-        add(.end, 0)
+        var entries: [Int] = []
+        for g in scenario.groups {
+            group = g.name
+            entries.append(instructions.count)
+            emit(g.steps)
+            add(.end, 0)
+        }
+        self.entries = entries
         self.instructions = instructions
         self.sends = sends
         self.expects = expects

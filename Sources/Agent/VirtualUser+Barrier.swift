@@ -8,7 +8,7 @@ extension VirtualUser {
     /// is an unpaced send, build its frame now, so the release costs one write.
     func prepareForRelease(wallMicros: Int64) {
         guard state == .atBarrier, let connection, connection.phase == .open, pc + 1 < driver.program.code.count,
-              case let .send(unmanaged) = driver.program.code[pc + 1], driver.sendInterval() == nil else { return }
+              case let .send(unmanaged) = driver.program.code[pc + 1], driver.sendInterval(for: self) == nil else { return }
         let extras = more
         unmanaged._withUnsafeGuaranteedRef { step in
             let bytes = driver.render(step.payload, for: self, seq: seq + 1, nowMicros: wallMicros)

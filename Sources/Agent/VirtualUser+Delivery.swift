@@ -20,7 +20,7 @@ extension VirtualUser {
         case .duplicate: driver.metrics.add(.deliveryDuplicated)
         case .invalid: break
         }
-        if let latency = driver.deliveryLatency, let field = driver.sentAtField, let sent = driver.integerField(field, in: payload) {
+        if let latency = driver.deliveryLatency[Int(group)], let field = driver.sentAtField, let sent = driver.integerField(field, in: payload) {
             driver.metrics.measures[latency].record(driver.wallMicros() - sent)
         }
     }

@@ -8,7 +8,7 @@ extension VirtualUser {
     /// Sends the next message, or waits for its slot (returns false when it has to wait).
     func send(_ payload: Template, binary: Bool, at t: Int64) -> Bool {
         var origin = t
-        if let interval = driver.sendInterval() {
+        if let interval = driver.sendInterval(for: self) {
             if nextSendAt == 0 {
                 // Spread users over the interval so they do not all send at once.
                 nextSendAt = t + Int64(nextRandom() % UInt64(Swift.max(1, interval)))

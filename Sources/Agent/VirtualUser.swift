@@ -18,8 +18,13 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
     unowned(unsafe) let driver: LoopDriver
     /// Global number (unique across agents), used by {{vu}} and the feeder.
     let number: Int64
-    /// Position in the driver's list of active users.
+    /// Position in the driver's list of active users, and in its group's.
     var position = 0
+    /// The user's group (index into the scenario's groups), and its number within the group
+    /// (unique across agents; the group's feeder row).
+    var group: Int32 = 0
+    var groupPosition: Int32 = 0
+    var numberInGroup: Int64 = 0
     var state = State.idle
     var connection: WebSocketConnection?
     /// The TLS session of the user's last wss:// connection, resumed on the next.
@@ -117,6 +122,7 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
 
     func start() {
         state = .running
+        pc = driver.program.entries[Int(group)]
         advance()
     }
 
@@ -257,7 +263,7 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
                 driver.metrics.add(.iterations)
                 if count == nil || more.loopCounters[slot] < Int64(count!) {
                     pc = bodyStart
-                    if !driver.isOpenModel, let think = driver.thinkTime(), think > 0 {
+                    if !driver.isOpenModel, let think = driver.thinkTime(for: self), think > 0 {
                         state = .sleeping
                         waitDeadline = 0
                         schedule(at: t + think)

@@ -8,24 +8,8 @@ public struct PlanError: Error, CustomStringConvertible {
 }
 
 /// Splits every phase across agents in proportion to their capacity, deterministically, so that
-/// the slices add up exactly to the scenario's totals (largest-remainder method).
+/// the slices add up exactly to the scenario's totals, group by group (largest-remainder method).
 public enum Planner {
-    /// Integer shares of `total` proportional to `weights`: floors first, then one more to the
-    /// largest remainders (ties to the lower index). The shares add up to `total`.
-    public static func split(_ total: Int, weights: [Int]) -> [Int] {
-        let sum = weights.reduce(0, +)
-        guard sum > 0 else { return weights.map { _ in 0 } }
-        var shares = weights.map { total * $0 / sum }
-        let remainders = weights.enumerated().map { (index: $0, remainder: total * $1 % sum) }
-        var left = total - shares.reduce(0, +)
-        for r in remainders.sorted(by: { $0.remainder > $1.remainder || ($0.remainder == $1.remainder && $0.index < $1.index) }) {
-            guard left > 0 else { break }
-            shares[r.index] += 1
-            left -= 1
-        }
-        return shares
-    }
-
     /// Weight of an agent: its cores (CPU for the event loops).
     public static func weight(_ c: WireMessage.Capacity) -> Int { Swift.max(1, Int(c.cores)) }
 
@@ -35,15 +19,18 @@ public enum Planner {
         let total = Double(weights.reduce(0, +))
         var phasesPerAgent = [[LoadSlice.PhaseShare]](repeating: [], count: capacities.count)
         for phase in scenario.phases {
-            let froms = split(phase.connections.from, weights: weights)
-            let tos = split(phase.connections.to, weights: weights)
+            // Each group's total is split across the agents on its own, so every group's
+            // totals are exact, not only the phase's.
+            let groupFroms = scenario.groupShares(phase.connections.from).map { Shares.largestRemainder($0, weights: weights) }
+            let groupTos = scenario.groupShares(phase.connections.to).map { Shares.largestRemainder($0, weights: weights) }
             for i in capacities.indices {
                 let rate: MessageRate?
                 switch phase.rate {
                 case let .total(r)?: rate = .total(r * Double(weights[i]) / total)
                 case let other: rate = other
                 }
-                phasesPerAgent[i].append(LoadSlice.PhaseShare(connections: ConnectionTarget(from: froms[i], to: tos[i]), rate: rate))
+                let groups = zip(groupFroms, groupTos).map { ConnectionTarget(from: $0[i], to: $1[i]) }
+                phasesPerAgent[i].append(LoadSlice.PhaseShare(groups: groups, rate: rate))
             }
         }
         let slices = capacities.indices.map { LoadSlice(agentIndex: $0, agentCount: capacities.count, phases: phasesPerAgent[$0]) }

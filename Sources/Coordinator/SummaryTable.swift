@@ -15,7 +15,9 @@ public enum SummaryTable {
         let header = [Format.left("latency", 16), Format.right("count", 10), Format.right("p50", 9), Format.right("p90", 9),
                       Format.right("p99", 9), Format.right("p99.9", 9), Format.right("max", 9)].joined(separator: " ")
         out += header + "\n"
-        var names = ["connect"] + results.scenario.measureNames
+        // Each metric, then its share per group (rtt@viewers) when groups keep them apart.
+        let recorded = results.scenario.recordsPerGroup ? results.scenario.recordedMeasureNames : []
+        var names = ["connect"] + results.scenario.measureNames.flatMap { m in [m] + recorded.filter { $0.hasPrefix(m + "@") } }
         if totals.histograms[MetricCatalog.tlsHandshake] != nil { names.insert(MetricCatalog.tlsHandshake, at: 1) }
         for extra in ["barrier_release", "barrier_send"] where totals.histograms[extra] != nil { names.append(extra) }
         for name in names {

@@ -8,12 +8,16 @@ public struct LoadSlice: Sendable, Equatable {
     public var phases: [PhaseShare]
 
     public struct PhaseShare: Sendable, Equatable {
+        /// This agent's connections: the sum of its groups' shares.
         public var connections: ConnectionTarget
         /// This agent's rate (per connection rates are unchanged; total rates are divided).
         public var rate: MessageRate?
+        /// Per user group (in the scenario's order), this agent's connections.
+        public var groups: [ConnectionTarget]
 
-        public init(connections: ConnectionTarget, rate: MessageRate?) {
-            self.connections = connections
+        public init(groups: [ConnectionTarget], rate: MessageRate?) {
+            self.groups = groups
+            self.connections = ConnectionTarget(from: groups.reduce(0) { $0 + $1.from }, to: groups.reduce(0) { $0 + $1.to })
             self.rate = rate
         }
     }
@@ -26,8 +30,10 @@ public struct LoadSlice: Sendable, Equatable {
 
     /// The whole scenario as one slice (a run with a single agent).
     public static func whole(_ scenario: Scenario) -> LoadSlice {
-        LoadSlice(agentIndex: 0, agentCount: 1,
-                  phases: scenario.phases.map { PhaseShare(connections: $0.connections, rate: $0.rate) })
+        LoadSlice(agentIndex: 0, agentCount: 1, phases: scenario.phases.map { phase in
+            let from = scenario.groupShares(phase.connections.from), to = scenario.groupShares(phase.connections.to)
+            return PhaseShare(groups: zip(from, to).map { ConnectionTarget(from: $0, to: $1) }, rate: phase.rate)
+        })
     }
 
     /// Global number of local virtual user `local`: unique across agents without coordination.
@@ -48,6 +54,12 @@ public struct LoadSlice: Sendable, Equatable {
     public func targetConnections(at elapsed: Int64, in scenario: Scenario) -> Double {
         guard let (i, into) = Self.phase(at: elapsed, in: scenario) else { return 0 }
         return phases[i].connections.value(at: into, duration: scenario.phases[i].duration)
+    }
+
+    /// This slice's target connections of user group `group` at `elapsed` nanoseconds.
+    public func targetConnections(at elapsed: Int64, in scenario: Scenario, group: Int) -> Double {
+        guard let (i, into) = Self.phase(at: elapsed, in: scenario) else { return 0 }
+        return phases[i].groups[group].value(at: into, duration: scenario.phases[i].duration)
     }
 
     /// The share of an integer `total` that part `index` of `parts` gets when split as evenly as

@@ -34,7 +34,7 @@ public enum MetricCatalog {
 
     /// The histograms `scenario` can record.
     public static func histograms(of scenario: Scenario) -> [String] {
-        builtInHistograms + scenario.measureNames
+        builtInHistograms + scenario.measureNames + (scenario.recordsPerGroup ? scenario.recordedMeasureNames : [])
     }
 
     /// True for the counters that sum to a run's errors: one level under `errors.`

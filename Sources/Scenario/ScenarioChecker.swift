@@ -7,16 +7,21 @@ struct ScenarioChecker {
     }
 
     func check(_ scenario: Scenario, stepsNode: YAMLNode) throws(ScenarioError) {
-        var connected = false
-        var sentBefore = false
-        try walk(scenario.steps, connected: &connected, sent: &sentBefore, scenario: scenario)
-        if !containsConnect(scenario.steps) {
-            throw ScenarioError(file: file, line: stepsNode.line, column: stepsNode.column, message: "the steps never connect; start them with \"- connect\"")
-        }
-        if scenario.model == .open && containsSend(scenario.steps) {
-            for phase in scenario.phases where phase.rate == nil && phase.connections.to > 0 {
-                throw ScenarioError(file: file, line: phase.line, column: 1,
-                                    message: "model: open sends on a schedule, so the phase \"\(phase.name)\" needs a rate (rate: 10/s per connection, or total_rate: 1000/s)")
+        for group in scenario.groups {
+            var connected = false
+            var sentBefore = false
+            try walk(group.steps, connected: &connected, sent: &sentBefore, scenario: scenario)
+            let whose = scenario.declaredGroups.isEmpty ? "the steps" : "the steps of the group \"\(group.name)\""
+            if !containsConnect(group.steps) {
+                let line = scenario.declaredGroups.isEmpty ? stepsNode.line : group.line
+                let column = scenario.declaredGroups.isEmpty ? stepsNode.column : 1
+                throw ScenarioError(file: file, line: line, column: column, message: "\(whose) never connect; start them with \"- connect\"")
+            }
+            if scenario.model == .open && group.rate == nil && containsSend(group.steps) {
+                for phase in scenario.phases where phase.rate == nil && phase.connections.to > 0 {
+                    throw ScenarioError(file: file, line: phase.line, column: 1,
+                                        message: "model: open sends on a schedule, so the phase \"\(phase.name)\" needs a rate (rate: 10/s per connection, or total_rate: 1000/s)\(scenario.declaredGroups.isEmpty ? "" : ", or the group \"\(group.name)\" one")")
+                }
             }
         }
     }

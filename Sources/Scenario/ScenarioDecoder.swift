@@ -81,7 +81,7 @@ struct ScenarioDecoder {
     // MARK: Scenario
 
     static let topLevelKeys = ["name", "description", "target", "targets", "headers", "subprotocols", "feeder", "model",
-                               "phases", "steps", "thresholds", "delivery", "options", "tls", "compression"]
+                               "phases", "steps", "groups", "thresholds", "delivery", "options", "tls", "compression"]
 
     func decode(_ root: YAMLNode, source: String) throws(ScenarioError) -> Scenario {
         let top = try mapping(root, allowed: Self.topLevelKeys, what: "the scenario")
@@ -93,22 +93,7 @@ struct ScenarioDecoder {
         }
         let name = try top["name"].map { (e) throws(ScenarioError) in try text(e.value, what: "the scenario name") } ?? file.split(separator: "/").last.map(String.init) ?? file
 
-        var feeder: Feeder?
-        if let e = top["feeder"] {
-            let path: String
-            if case .mapping = e.value.value {
-                let m = try mapping(e.value, allowed: ["file"], what: "feeder")
-                guard let f = m["file"] else { throw error(e.value, "feeder needs \"file: users.csv\"") }
-                path = try text(f.value, what: "the feeder file")
-            } else {
-                path = try text(e.value, what: "the feeder file (a CSV path)")
-            }
-            do {
-                feeder = try loadFeeder(path)
-            } catch {
-                throw error.file == file ? error : error
-            }
-        }
+        let feeder = try top["feeder"].map { (e) throws(ScenarioError) in try feederFile(e.value) } ?? nil
         let columns = feeder?.columns
 
         // Targets.
@@ -157,9 +142,21 @@ struct ScenarioDecoder {
         var phases: [Phase] = []
         for (i, node) in phaseNodes.enumerated() { phases.append(try phase(node, index: i)) }
 
-        let stepsEntry = try required("steps", "\"steps: [connect, { send: hello }, { expect: { contains: hello } }]\"")
-        let steps = try stepList(stepsEntry.value, columns: columns, depth: 0)
-        guard !steps.isEmpty else { throw error(stepsEntry.value, "steps is empty; a virtual user needs at least \"- connect\"") }
+        var steps: [Step] = []
+        var groups: [UserGroup] = []
+        let stepsNode: YAMLNode
+        if let g = top["groups"] {
+            if let e = top["steps"] {
+                throw error(e, "with groups, each group has its own steps; move these under a group (docs/scenarios.md, \"User groups\")")
+            }
+            groups = try userGroups(g.value, scenarioFeeder: feeder, model: model, phases: phases)
+            stepsNode = g.value
+        } else {
+            let stepsEntry = try required("steps", "\"steps: [connect, { send: hello }, { expect: { contains: hello } }]\"")
+            steps = try stepList(stepsEntry.value, columns: columns, depth: 0)
+            guard !steps.isEmpty else { throw error(stepsEntry.value, "steps is empty; a virtual user needs at least \"- connect\"") }
+            stepsNode = stepsEntry.value
+        }
 
         var thresholdSources: [ThresholdSource] = []
         if let e = top["thresholds"] {
@@ -228,14 +225,15 @@ struct ScenarioDecoder {
 
         var scenario = Scenario(name: name, description: try top["description"].map { (e) throws(ScenarioError) in try text(e.value, what: "the description") },
                                 targets: targets, headers: headers, subprotocols: subprotocols, feeder: feeder, model: model,
-                                phases: phases, steps: steps, thresholds: [], delivery: delivery, options: options,
-                                source: source, file: file)
+                                phases: phases, steps: steps, declaredGroups: groups, thresholds: [], delivery: delivery,
+                                options: options, source: source, file: file)
         scenario.tls = tls
         scenario.compression = compression
-        try ScenarioChecker(file: file).check(scenario, stepsNode: stepsEntry.value)
+        try ScenarioChecker(file: file).check(scenario, stepsNode: stepsNode)
         // Threshold expressions are read last: they name the metrics and phases defined above.
         var checked = scenario
-        let parser = ThresholdParser(file: file, histograms: MetricCatalog.histograms(of: scenario), phases: phases.map(\.name))
+        let parser = ThresholdParser(file: file, histograms: MetricCatalog.histograms(of: scenario), phases: phases.map(\.name),
+                                     groups: scenario.recordsPerGroup ? groups.map(\.name) : [])
         for source in thresholdSources {
             var t = try parser.parse(source)
             if let p = source.phase { t.phase = try parser.phase(p.name, line: p.line, column: p.column) }
@@ -250,6 +248,19 @@ struct ScenarioDecoder {
             throw error(node, "expected a WebSocket URL starting with ws:// or wss://, found \"\(s)\"")
         }
         return try Template(s, file: file, line: node.line, column: node.column, feederColumns: columns)
+    }
+
+    /// A feeder: `feeder: users.csv` or `feeder: { file: users.csv }`.
+    func feederFile(_ node: YAMLNode) throws(ScenarioError) -> Feeder? {
+        let path: String
+        if case .mapping = node.value {
+            let m = try mapping(node, allowed: ["file"], what: "feeder")
+            guard let f = m["file"] else { throw error(node, "feeder needs \"file: users.csv\"") }
+            path = try text(f.value, what: "the feeder file")
+        } else {
+            path = try text(node, what: "the feeder file (a CSV path)")
+        }
+        return try loadFeeder(path)
     }
 
     // MARK: TLS and compression

@@ -10,7 +10,10 @@ public struct Scenario: Sendable {
     public var feeder: Feeder?
     public var model: LoadModel
     public var phases: [Phase]
+    /// The steps of a scenario without groups (empty when it declares `groups:`).
     public var steps: [Step]
+    /// `groups:` as written (empty: one implicit group runs `steps`; see `groups`).
+    public var declaredGroups: [UserGroup] = []
     /// Threshold expressions as written, with their location (evaluated by the coordinator).
     public var thresholds: [Threshold]
     public var delivery: DeliveryTracking?
@@ -43,19 +46,12 @@ public struct Scenario: Sendable {
         return s
     }
 
-    /// Names of every latency metric the scenario measures.
+    /// Names of every latency metric the scenario measures (over all groups).
     public var measureNames: [String] {
         var names: [String] = []
-        func visit(_ steps: [Step]) {
-            for step in steps {
-                switch step.kind {
-                case let .expect(e): if let m = e.measure, !names.contains(m) { names.append(m) }
-                case let .loop(l): visit(l.steps)
-                default: break
-                }
-            }
+        for group in groups {
+            for m in group.measureNames where !names.contains(m) { names.append(m) }
         }
-        visit(steps)
         if let metric = delivery?.latencyMetric, !names.contains(metric) { names.append(metric) }
         return names
     }
@@ -72,7 +68,7 @@ public struct Scenario: Sendable {
                 }
             }
         }
-        visit(steps)
+        for group in groups { visit(group.steps) }
         return found
     }
 
@@ -153,6 +149,22 @@ public enum MessageRate: Sendable, Equatable, CustomStringConvertible {
 
 /// A step of a virtual user's script, with the line it was written on.
 public struct Step: Sendable {
+    /// The `measure:` metrics of `steps` (loops included), in order of first appearance.
+    public static func measureNames(in steps: [Step]) -> [String] {
+        var names: [String] = []
+        func visit(_ steps: [Step]) {
+            for step in steps {
+                switch step.kind {
+                case let .expect(e): if let m = e.measure, !names.contains(m) { names.append(m) }
+                case let .loop(l): visit(l.steps)
+                default: break
+                }
+            }
+        }
+        visit(steps)
+        return names
+    }
+
     public var kind: Kind
     public var line: Int
     public var column: Int

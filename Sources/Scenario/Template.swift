@@ -15,6 +15,7 @@ public struct Template: Sendable, Equatable, CustomStringConvertible {
         case iteration
         case agent
         case phase
+        case group
         case userField(column: Int)
         case randomInt(Int64, Int64)
         case randomString(Int)
@@ -83,7 +84,7 @@ public struct Template: Sendable, Equatable, CustomStringConvertible {
         return nil
     }
 
-    static let placeholderNames = ["seq", "now_us", "now_ms", "vu", "iteration", "agent", "phase", "user.FIELD",
+    static let placeholderNames = ["seq", "now_us", "now_ms", "vu", "iteration", "agent", "phase", "group", "user.FIELD",
                                    "random(A,B)", "random_string(N)", "uuid", "run", "users"]
 
     private static func placeholder(_ name: String, feederColumns: [String]?, fail: (String) -> ScenarioError) throws(ScenarioError) -> Segment {
@@ -95,6 +96,7 @@ public struct Template: Sendable, Equatable, CustomStringConvertible {
         case "iteration": return .iteration
         case "agent": return .agent
         case "phase": return .phase
+        case "group": return .group
         case "uuid": return .uuid
         case "run": return .run
         case "users": return .users
@@ -121,7 +123,7 @@ public struct Template: Sendable, Equatable, CustomStringConvertible {
             }
             return .randomString(n)
         }
-        let hint = Suggest.closest(to: name, among: ["seq", "now_us", "now_ms", "vu", "iteration", "agent", "phase", "uuid", "run", "users"])
+        let hint = Suggest.closest(to: name, among: ["seq", "now_us", "now_ms", "vu", "iteration", "agent", "phase", "group", "uuid", "run", "users"])
             .map { " (did you mean {{\($0)}}?)" } ?? ""
         throw fail("unknown placeholder {{\(name)}}\(hint); known: \(placeholderNames.map { "{{\($0)}}" }.joined(separator: ", "))")
     }
@@ -145,6 +147,7 @@ public struct Template: Sendable, Equatable, CustomStringConvertible {
             case .iteration: Self.appendDecimal(context.iteration, to: &out)
             case .agent: Self.appendDecimal(context.agent, to: &out)
             case .phase: out.append(contentsOf: context.phaseName.utf8)
+            case .group: out.append(contentsOf: context.groupName.utf8)
             case let .userField(column):
                 if let row = context.row, column < row.count { out.append(contentsOf: row[column].utf8) }
             case let .randomInt(a, b):
@@ -211,6 +214,8 @@ public struct RenderContext {
     public var iteration: Int64 = 0
     public var agent: Int64 = 0
     public var phaseName: String = ""
+    /// The user's group ("default" without `groups:`).
+    public var groupName: String = "default"
     public var nowMicros: Int64 = 0
     public var row: [String]?
     public var runID: String = ""

@@ -106,12 +106,15 @@ public struct ThresholdParser {
     let file: String
     let histograms: [String]
     let phases: [String]
+    /// Groups whose metrics are kept apart (`p99(rtt, group: viewers)`); empty without groups.
+    let groups: [String]
 
-    /// A parser for `scenario`'s thresholds: its histograms and phases are the valid names.
-    public init(file: String, histograms: [String], phases: [String]) {
+    /// A parser for `scenario`'s thresholds: its histograms, phases and groups are the valid names.
+    public init(file: String, histograms: [String], phases: [String], groups: [String] = []) {
         self.file = file
         self.histograms = histograms
         self.phases = phases
+        self.groups = groups
     }
 
     static let aggregates = ["max", "min", "mean", "stddev", "count", "rate"]
@@ -135,8 +138,27 @@ public struct ThresholdParser {
             scanner.advance()
             scanner.skipSpaces()
             let argumentStart = scanner.offset
-            let argument = scanner.identifier()
+            var argument = scanner.identifier()
             scanner.skipSpaces()
+            if !argument.isEmpty, scanner.peek == "," {
+                // p99(rtt, group: viewers): the group's own share of the metric.
+                scanner.advance()
+                scanner.skipSpaces()
+                let keyStart = scanner.offset
+                guard scanner.identifier() == "group" else { throw fail(keyStart, "expected \"group: NAME\" after the metric") }
+                scanner.skipSpaces()
+                guard scanner.peek == ":" else { throw fail(scanner.offset, "expected \":\" after \"group\"") }
+                scanner.advance()
+                scanner.skipSpaces()
+                argument = try groupMetric(argument, group: scanner.identifier(), at: argumentStart, fail: fail)
+                scanner.skipSpaces()
+            }
+            if scanner.peek == "@" {
+                // p99(rtt@viewers): the same, in the metric's recorded name (no quotes needed in YAML).
+                scanner.advance()
+                argument = try groupMetric(argument, group: scanner.identifier(), at: argumentStart, fail: fail)
+                scanner.skipSpaces()
+            }
             guard !argument.isEmpty, scanner.peek == ")" else {
                 throw fail(argumentStart, "expected a metric name and \")\" after \"\(name)(\"")
             }
@@ -170,6 +192,23 @@ public struct ThresholdParser {
                                 message: "no phase named \"\(name)\"; \(hint)phases: \(phases.joined(separator: ", "))")
         }
         return name
+    }
+
+    /// `metric`'s share recorded by `group` (`rtt@viewers`), checked.
+    private func groupMetric(_ metric: String, group: String, at offset: Int, fail: (Int, String) -> ScenarioError) throws(ScenarioError) -> String {
+        guard groups.contains(group) else {
+            let hint = Suggest.closest(to: group, among: groups).map { "did you mean \"\($0)\"? " } ?? ""
+            throw fail(offset, groups.isEmpty ? "metrics are kept per group only when the scenario has two or more groups"
+                                              : "no group named \"\(group)\"; \(hint)groups: \(groups.joined(separator: ", "))")
+        }
+        guard histograms.contains(metric) else {
+            throw fail(offset, "a group's share applies to latency metrics; \"\(metric)\" is not one (\(histograms.joined(separator: ", ")))")
+        }
+        let grouped = Scenario.groupMetric(metric, group: group)
+        guard histograms.contains(grouped) else {
+            throw fail(offset, "the group \"\(group)\" does not record \(metric): none of its steps measures it")
+        }
+        return grouped
     }
 
     private func aggregate(_ name: String, _ metric: String, at offset: Int, argumentAt: Int,

@@ -48,8 +48,9 @@ extension RunPlan {
         w.writeLengthPrefixed(runID)
         w.writeLengthPrefixed(scenario.file)
         w.writeLengthPrefixed(scenario.source)
-        w.write(scenario.feeder != nil)
-        if let feeder = scenario.feeder {
+        let feeders = scenario.feeders
+        w.writeVarUInt(UInt64(feeders.count))
+        for feeder in feeders {
             w.writeLengthPrefixed(feeder.file)
             w.writeVarUInt(UInt64(feeder.columns.count))
             for c in feeder.columns { w.writeLengthPrefixed(c) }
@@ -118,8 +119,8 @@ extension RunPlan {
         let runID = try string(256)
         let file = try string(4096)
         let source = try string(maximumTextLength)
-        var feeder: Feeder?
-        if try r.readBool() {
+        var feeders: [Feeder] = []
+        for _ in 0..<(try r.readVarInt(limit: 1000, field: "feeder count")) {
             let name = try string(4096)
             let columnCount = try r.readVarInt(limit: 4096, field: "feeder columns")
             guard columnCount > 0 else { throw WireError("a feeder without columns") }
@@ -134,7 +135,7 @@ extension RunPlan {
                 rows.append(row)
             }
             guard !rows.isEmpty else { throw WireError("a feeder without rows") }
-            feeder = Feeder(file: name, columns: columns, rows: rows)
+            feeders.append(Feeder(file: name, columns: columns, rows: rows))
         }
         let targetCount = try r.readVarInt(limit: 1024, field: "target count")
         var targets: [String] = []
@@ -156,7 +157,9 @@ extension RunPlan {
         var scenario: Scenario
         do {
             scenario = try ScenarioLoader.load(source: source, file: file, feeder: { (name) throws(ScenarioError) -> Feeder? in
-                guard let feeder else {
+                // The coordinator read each feeder at its path beside the scenario: match the
+                // name as the text writes it.
+                guard let feeder = feeders.first(where: { $0.file == name || $0.file.hasSuffix("/" + name) }) else {
                     throw ScenarioError(file: file, line: 1, column: 1, message: "the coordinator did not send the feeder \(name)")
                 }
                 return feeder
@@ -174,8 +177,10 @@ extension RunPlan {
             throw WireError("the run plan has \(connections.count) phase sizes for \(scenario.phases.count) phases")
         }
         scenario = scenario.replacingConnections(connections)
-        for slice in slices where slice.phases.count != scenario.phases.count || slice.agentCount != slices.count {
-            throw WireError("a slice of the run plan does not fit its scenario (\(slice.phases.count) phases, \(slice.agentCount) agents)")
+        let groupCount = scenario.groups.count
+        for slice in slices where slice.phases.count != scenario.phases.count || slice.agentCount != slices.count
+            || slice.phases.contains(where: { $0.groups.count != groupCount }) {
+            throw WireError("a slice of the run plan does not fit its scenario (\(slice.phases.count) phases, \(slice.agentCount) agents, \(groupCount) groups)")
         }
         return RunPlan(runID: runID, scenario: scenario, slices: slices, seed: seed, leaseMillis: lease, loopsPerAgent: loops)
     }

@@ -145,8 +145,13 @@ extension WireMessage {
         let phaseCount = try r.readVarInt(limit: 10_000, field: "phase count")
         var phases: [LoadSlice.PhaseShare] = []
         for _ in 0..<phaseCount {
-            let from = try r.readVarInt(limit: 100_000_000, field: "connections")
-            let to = try r.readVarInt(limit: 100_000_000, field: "connections")
+            let groupCount = try r.readVarInt(limit: 1000, field: "group count")
+            guard groupCount >= 1 else { throw WireError("a phase share without groups") }
+            var groups: [ConnectionTarget] = []
+            for _ in 0..<groupCount {
+                groups.append(ConnectionTarget(from: try r.readVarInt(limit: 100_000_000, field: "connections"),
+                                               to: try r.readVarInt(limit: 100_000_000, field: "connections")))
+            }
             let rate: MessageRate?
             switch try r.readByte() {
             case 0: rate = nil
@@ -156,7 +161,7 @@ extension WireMessage {
             }
             if let rate, case let .perConnection(v) = rate, !(v.isFinite && v > 0) { throw WireError("invalid rate \(v)") }
             if let rate, case let .total(v) = rate, !(v.isFinite && v > 0) { throw WireError("invalid rate \(v)") }
-            phases.append(LoadSlice.PhaseShare(connections: ConnectionTarget(from: from, to: to), rate: rate))
+            phases.append(LoadSlice.PhaseShare(groups: groups, rate: rate))
         }
         return LoadSlice(agentIndex: index, agentCount: count, phases: phases)
     }

@@ -138,8 +138,11 @@ extension WireMessage {
         w.writeVarUInt(UInt64(slice.agentCount))
         w.writeVarUInt(UInt64(slice.phases.count))
         for p in slice.phases {
-            w.writeVarUInt(UInt64(p.connections.from))
-            w.writeVarUInt(UInt64(p.connections.to))
+            w.writeVarUInt(UInt64(p.groups.count))
+            for g in p.groups {
+                w.writeVarUInt(UInt64(g.from))
+                w.writeVarUInt(UInt64(g.to))
+            }
             switch p.rate {
             case nil: w.write(0)
             case let .perConnection(r)?: w.write(1); w.writeLittleEndian(r)

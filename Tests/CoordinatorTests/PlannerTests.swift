@@ -53,6 +53,54 @@ struct PlannerTests {
         }
     }
 
+    @Test("with user groups every group's total is exact across agents, fixed counts filled first, the rest by weight")
+    func groupsAddUp() throws {
+        var rng = SplitMix64(seed: 14)
+        for _ in 0..<300 {
+            let groupCount = Int.random(in: 1...4, using: &rng)
+            var shares: [String] = []
+            for g in 0..<groupCount {
+                // The last group always has a weight, so every phase size can be split.
+                shares.append(g < groupCount - 1 && Bool.random(using: &rng) ? "count: \(Int.random(in: 0...500, using: &rng))"
+                                                                             : "weight: \(Int.random(in: 1...9, using: &rng))")
+            }
+            let groups = shares.enumerated().map { g, share in "  - { name: g\(g), \(share), steps: [connect] }" }.joined(separator: "\n")
+            let phaseCount = Int.random(in: 1...4, using: &rng)
+            let phases = (0..<phaseCount).map { i in
+                "  - { duration: 1s, connections: \(Int.random(in: 0...20_000, using: &rng)) -> \(Int.random(in: 0...20_000, using: &rng)) }"
+            }.joined(separator: "\n")
+            let scenario = try ScenarioLoader.load(source: "target: ws://127.0.0.1:1/\nphases:\n\(phases)\ngroups:\n\(groups)\n",
+                                                   file: "g.yaml") { (_) throws(ScenarioError) -> Feeder? in nil }
+            let agents = Int.random(in: 1...16, using: &rng)
+            let capacities = (0..<agents).map { _ in
+                WireMessage.Capacity(hostName: "h", cores: UInt16.random(in: 1...8, using: &rng), descriptorLimit: UInt32.max, memoryBytes: 0, software: "")
+            }
+            let slices = try Planner.plan(scenario, capacities: capacities, names: (0..<agents).map { "a\($0)" })
+            for (p, phase) in scenario.phases.enumerated() {
+                for total in [phase.connections.from, phase.connections.to] {
+                    let split = scenario.groupShares(total)
+                    #expect(split.reduce(0, +) == total)
+                    // Fixed counts first, in order, as far as the total goes.
+                    var left = total
+                    for (g, group) in scenario.groups.enumerated() {
+                        if case let .count(n) = group.share {
+                            #expect(split[g] == min(n, left))
+                            left -= split[g]
+                        }
+                    }
+                }
+                let from = scenario.groupShares(phase.connections.from), to = scenario.groupShares(phase.connections.to)
+                for g in scenario.groups.indices {
+                    #expect(slices.reduce(0) { $0 + $1.phases[p].groups[g].from } == from[g])
+                    #expect(slices.reduce(0) { $0 + $1.phases[p].groups[g].to } == to[g])
+                }
+                for slice in slices {
+                    #expect(slice.phases[p].connections.to == slice.phases[p].groups.reduce(0) { $0 + $1.to })
+                }
+            }
+        }
+    }
+
     @Test("a share beyond an agent's descriptors is refused, naming the agent and the fix")
     func capacityRefused() throws {
         let scenario = try Self.scenario([(from: 50_000, to: 50_000, rate: "rate: 1/s")])

@@ -21,9 +21,9 @@ struct WireProtocolTests {
     }
 
     static let slice = LoadSlice(agentIndex: 1, agentCount: 3, phases: [
-        .init(connections: ConnectionTarget(from: 3, to: 1667), rate: .perConnection(10)),
-        .init(connections: .steady(500), rate: .total(333.5)),
-        .init(connections: .steady(0), rate: nil),
+        .init(groups: [ConnectionTarget(from: 3, to: 1667)], rate: .perConnection(10)),
+        .init(groups: [.steady(500)], rate: .total(333.5)),
+        .init(groups: [.steady(0)], rate: nil),
     ])
 
     /// A scenario with a feeder, overridden as `--target` and `--connections` would.
