@@ -12,21 +12,21 @@ public enum SummaryTable {
         out += "\(results.scenario.name): \(results.status == .completed ? "completed" : "ABORTED\(results.abortReason.map { " (\($0))" } ?? "")") in \(Format.fixed(results.duration, 1)) s"
         if results.agents.count > 1 { out += " on \(results.agents.count) agents" }
         out += "\n\n"
-        let header = [Format.left("latency", 16), Format.right("count", 10), Format.right("p50", 9), Format.right("p90", 9),
-                      Format.right("p99", 9), Format.right("p99.9", 9), Format.right("max", 9)].joined(separator: " ")
-        out += header + "\n"
         // Each metric, then its share per group (rtt@viewers) when groups keep them apart.
         let recorded = results.scenario.recordsPerGroup ? results.scenario.recordedMeasureNames : []
         var names = ["connect"] + results.scenario.measureNames.flatMap { m in [m] + recorded.filter { $0.hasPrefix(m + "@") } }
         if totals.histograms[MetricCatalog.tlsHandshake] != nil { names.insert(MetricCatalog.tlsHandshake, at: 1) }
         for extra in ["barrier_release", "barrier_send"] where totals.histograms[extra] != nil { names.append(extra) }
+        let width = Swift.max(16, (names.map(\.count).max() ?? 0) + 1)
+        out += [Format.left("latency", width), Format.right("count", 10), Format.right("p50", 9), Format.right("p90", 9),
+                Format.right("p99", 9), Format.right("p99.9", 9), Format.right("max", 9)].joined(separator: " ") + "\n"
         for name in names {
             guard let h = totals.histograms[name], !h.isEmpty else {
-                out += [Format.left(name, 16), Format.right("0", 10)].joined(separator: " ") + "\n"
+                out += [Format.left(name, width), Format.right("0", 10)].joined(separator: " ") + "\n"
                 continue
             }
             let p = h.values(atPercentiles: [50, 90, 99, 99.9])
-            out += [Format.left(name, 16), Format.right(String(h.totalCount), 10), Format.right(Format.micros(p[0]), 9),
+            out += [Format.left(name, width), Format.right(String(h.totalCount), 10), Format.right(Format.micros(p[0]), 9),
                     Format.right(Format.micros(p[1]), 9), Format.right(Format.micros(p[2]), 9), Format.right(Format.micros(p[3]), 9),
                     Format.right(Format.micros(h.max), 9)].joined(separator: " ") + "\n"
         }

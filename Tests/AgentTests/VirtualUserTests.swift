@@ -247,6 +247,43 @@ struct VirtualUserTests {
         #expect(h.dialer.peers.count == 100)
     }
 
+    @Test("user groups: each group gets its share of the users and runs its own steps; a group's latency is kept apart and in the total")
+    func groupsRunTheirSteps() throws {
+        let h = try UserHarness("""
+        target: ws://127.0.0.1:9/
+        phases: [{ duration: 60s, connections: 5 }]
+        groups:
+          - name: talkers
+            count: 2
+            steps:
+              - connect
+              - send: 'talk {{group}} {{vu}}'
+              - expect: { contains: ok, within: 5s, measure: rtt }
+              - sleep: 1h
+          - name: lurkers
+            steps:
+              - connect
+              - send: 'lurk {{group}} {{vu}}'
+              - expect: { contains: ok, within: 5s, measure: rtt }
+              - sleep: 1h
+        """)
+        h.acceptAll()
+        #expect(h.driver.users.count == 5)
+        var sent: [String] = []
+        for peer in h.peers { sent += h.frames(peer) }
+        #expect(sent.filter { $0.hasPrefix("talk talkers ") }.count == 2)
+        #expect(sent.filter { $0.hasPrefix("lurk lurkers ") }.count == 3)
+        // {{vu}} stays unique across the groups.
+        #expect(Set(sent.map { $0.split(separator: " ").last! }).count == 5)
+        h.embedded.advance(by: Nanoseconds.milliseconds(3))
+        for peer in h.peers { peer.send(text: "ok") }
+        h.embedded.run()
+        let m = h.interval()
+        #expect(m.histograms["rtt@talkers"]?.totalCount == 2)
+        #expect(m.histograms["rtt@lurkers"]?.totalCount == 3)
+        #expect(m.histograms["rtt"]?.totalCount == 5 && m.histograms["rtt"]?.exactMax == 3000)
+    }
+
     @Test("a user whose script reconnects is not owed a connection from its reconnect step until the new one opens")
     func scriptedReconnectExcused() throws {
         let h = try UserHarness("""

@@ -70,6 +70,27 @@ struct ClusterTests {
         CollisionChecks.privateCollision(try run("private-collision"), users: 1000, agents: 3)
     }
 
+    @Test("5 publishers and 295 viewers over three agents: each group's count exact across agents, delivery complete, latency per group")
+    func publishersAndViewers() throws {
+        let target = try TargetProcess()
+        defer { target.stop() }
+        let agents = try (0..<3).map { _ in try AgentProcess() }
+        let run = try VolleyRun.run(["run", Self.scenarios + "/publishers-viewers.yaml", "--quiet", "--connections", "300",
+                                     "--target-host", "127.0.0.1:\(target.port)", "--agents", agents.map(\.address).joined(separator: ","),
+                                     "--token-file", agents[0].tokenFile])
+        #expect(run.passedApartFromLatency, "\(run.stdout)\n\(run.stderr)")
+        let r = try run.results()
+        // Only the 5 publishers send (20 each), however the agents split them; everyone receives all.
+        #expect(r.counter("messages.sent") == 100)
+        #expect(r.counter("messages.received") == 300 * 100)
+        #expect(r.counter("delivery.expected") == 300 * 100 && r.counter("delivery.missing") == 0)
+        #expect(r.histogram("delivery@publishers", "count") as? Int == 5 * 100)
+        #expect(r.histogram("delivery@viewers", "count") as? Int == 295 * 100)
+        #expect(r.histogram("delivery", "count") as? Int == 300 * 100)
+        #expect(r.agents.count == 3 && r.errorCount == 0)
+        #expect(run.stdout.contains("delivery@viewers"))
+    }
+
     @Test("an agent killed with SIGKILL mid-run is reported lost; the run finishes with the others and fails: its load was not delivered")
     func agentKilled() throws {
         let target = try TargetProcess()
