@@ -53,6 +53,7 @@ extension LoopDriver {
             context.row = scenario.feeder?.row(for: Int(user.number))
         }
         context.groupName = groupNames[g]
+        if hasVariables { context.variables = user.extras?.variables ?? [] }
         context.randomState = user.randomState
     }
 

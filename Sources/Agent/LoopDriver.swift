@@ -35,6 +35,8 @@ final class LoopDriver: TimerTarget {
     let groupFeeders: [Feeder?]
     let groupSendIntervals: [Int64?]
     let groupThinks: [Int64?]
+    /// True when captures set per-user variables (templates may read them).
+    let hasVariables: Bool
     private var members: [[VirtualUser]]
     private var groupCompleted: [Int]
     private var groupCreated: [Int]
@@ -123,6 +125,7 @@ final class LoopDriver: TimerTarget {
         groupFeeders = groups.map(\.feeder)
         groupSendIntervals = groups.map { g in g.rate.map { Int64(1e9 / $0) } }
         groupThinks = groups.map(\.think)
+        hasVariables = !scenario.variables.isEmpty
         members = groups.map { _ in [] }
         groupCompleted = groups.map { _ in 0 }
         groupCreated = groups.map { _ in 0 }

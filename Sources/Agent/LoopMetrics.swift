@@ -13,7 +13,7 @@ final class LoopMetrics {
         case messagesSent, messagesReceived, bytesSent, bytesReceived, messagesUnmatched
         case errorRefused, errorConnectTimeout, errorConnect, errorHandshakeStatus, errorHandshake
         case errorProtocolViolation, errorConnectionLost, errorClosedByServer
-        case errorExpectTimeout, errorExpectMismatch, errorIsolation, errorSendFailed, errorBarrierTimeout
+        case errorExpectTimeout, errorExpectMismatch, errorIsolation, errorSendFailed, errorBarrierTimeout, errorCapture
         case deliveryReceived, deliveryDuplicated, deliveryOutOfOrder, deliveryMissing
         case barrierReleases, iterations, expectUnanswered, connectionsHeldMillis, connectionsDueMillis
         case tlsHandshakes, tlsResumed, errorTLSVerify, errorTLSHandshake, errorTLSTimeout, errorTLSClosed
@@ -43,6 +43,7 @@ final class LoopMetrics {
             case .errorIsolation: return "errors.isolation_violation"
             case .errorSendFailed: return "errors.send_failed"
             case .errorBarrierTimeout: return "errors.barrier_timeout"
+            case .errorCapture: return "errors.capture"
             case .deliveryReceived: return "delivery.received"
             case .deliveryDuplicated: return "delivery.duplicated"
             case .deliveryOutOfOrder: return "delivery.out_of_order"

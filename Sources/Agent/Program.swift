@@ -26,6 +26,8 @@ struct Program {
         let strict: Bool
         let matchesAnything: Bool
         let latencyFromLastSend: Bool
+        /// What the matched message sets in the user's variables.
+        let captures: [Capture]
         init(step: ExpectStep, pacedAfterSend: Bool, measure: Int?) {
             self.step = step
             self.pacedAfterSend = pacedAfterSend
@@ -34,6 +36,7 @@ struct Program {
             strict = step.strict
             matchesAnything = step.matcher.conditions.isEmpty
             latencyFromLastSend = step.latencyFrom == .lastSend
+            captures = step.captures
         }
     }
 

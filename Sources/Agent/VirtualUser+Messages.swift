@@ -64,6 +64,7 @@ extension VirtualUser {
                 let instruction = unmanaged.takeUnretainedValue()
                 if driver.matches(instruction.step.matcher, payload, binary: binary, user: self, seq: entry.seq) {
                     record(instruction.step, instruction.measure, payload, origin: entry.origin, now: t)
+                    if !instruction.captures.isEmpty { capture(instruction.captures, from: payload) }
                     extras.pending.remove(at: i)
                     matched = true
                     break
@@ -75,6 +76,7 @@ extension VirtualUser {
             guard case let .expect(unmanaged) = driver.program.code[pc] else { return }
             let instruction = unmanaged.takeUnretainedValue()
             if instruction.matchesAnything || driver.matches(instruction.step.matcher, payload, binary: binary, user: self, seq: seq) {
+                if !instruction.captures.isEmpty { capture(instruction.captures, from: payload) }
                 if let measure = instruction.measure {
                     if instruction.latencyFromLastSend {
                         driver.metrics.measures[measure].record((t - lastSendOrigin) / 1000)
@@ -127,6 +129,7 @@ extension VirtualUser {
                 if case let .expect(unmanaged) = driver.program.code[pc] {
                     let instruction = unmanaged.takeUnretainedValue()
                     entry.bytes.withUnsafeBytes { record(step, instruction.measure, $0, origin: Swift.min(lastSendOrigin, entry.arrived), now: entry.arrived) }
+                    if !instruction.captures.isEmpty { entry.bytes.withUnsafeBytes { capture(instruction.captures, from: $0) } }
                 }
                 extras.inbox.remove(at: i)
                 driver.metrics.add(.messagesUnmatched, -1)
@@ -139,6 +142,20 @@ extension VirtualUser {
             }
         }
         return .waiting
+    }
+
+    /// Sets the user's variables from the message an expect matched; a value not found is a
+    /// counted error (`errors.capture`, and `errors.capture.NAME`) and leaves the variable as it was.
+    func capture(_ captures: [Capture], from payload: UnsafeRawBufferPointer) {
+        let extras = more
+        for c in captures {
+            if let value = c.value(in: payload) {
+                extras.variables[c.slot] = value
+            } else {
+                driver.metrics.add(.errorCapture)
+                driver.metrics.add(named: "errors.capture.\(c.variable)")
+            }
+        }
     }
 
     func record(_ step: ExpectStep, _ measure: Int?, _ payload: UnsafeRawBufferPointer, origin: Int64, now t: Int64) {

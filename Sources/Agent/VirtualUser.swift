@@ -84,8 +84,13 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
         var windows: [(open: Int64, close: Int64, atRunEnd: Bool)] = []
         var sentTally: SenderSummary?
         var preparedKey: (sender: UInt64, sequence: Int64)?
+        /// The user's captured variables, by slot ("" until captured).
+        var variables: [String]
 
-        init(loopSlots: Int) { loopCounters = [Int64](repeating: 0, count: loopSlots) }
+        init(loopSlots: Int, variables: Int) {
+            loopCounters = [Int64](repeating: 0, count: loopSlots)
+            self.variables = [String](repeating: "", count: variables)
+        }
     }
 
     static let inboxLimit = 8
@@ -99,7 +104,7 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
     @inline(__always)
     var more: Extras {
         if let extras { return extras }
-        let created = Extras(loopSlots: driver.program.loopSlots)
+        let created = Extras(loopSlots: driver.program.loopSlots, variables: driver.scenario.variables.count)
         extras = created
         return created
     }

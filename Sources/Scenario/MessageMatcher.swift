@@ -130,3 +130,41 @@ public struct MessageMatcher: Sendable {
         return false
     }
 }
+
+/// Takes a value from a received message into a per-user variable (`{{vars.NAME}}`).
+public struct Capture: Sendable {
+    public enum Source: Sendable {
+        /// The JSON field at a dotted path: a string's content, else the value's text.
+        case json(path: [[UInt8]])
+        /// The first group of the first match of the expression, else the whole match.
+        case regex(CompiledRegex)
+    }
+
+    public var variable: String
+    /// The variable's index among the scenario's variables.
+    public var slot: Int
+    public var source: Source
+
+    public init(variable: String, slot: Int, source: Source) {
+        self.variable = variable
+        self.slot = slot
+        self.source = source
+    }
+
+    /// The value in `payload`, or nil when it is not there.
+    public func value(in payload: UnsafeRawBufferPointer) -> String? {
+        switch source {
+        case let .json(path):
+            guard let (range, kind, escaped) = MessageMatcher.locate(path, in: payload) else { return nil }
+            if kind == .string && escaped {
+                return JSONScanner.string(String(decoding: path.last!, as: UTF8.self), in: MessageMatcher.container(path, payload))
+            }
+            return String(decoding: UnsafeRawBufferPointer(rebasing: payload[range]), as: UTF8.self)
+        case let .regex(r):
+            guard let match = try? r.regex.firstMatch(in: String(decoding: payload, as: UTF8.self)) else { return nil }
+            let output = match.output
+            let group = output.count > 1 ? output[1].substring : output[0].substring
+            return group.map(String.init)
+        }
+    }
+}

@@ -7,7 +7,7 @@ public enum MetricCatalog {
         "errors.refused", "errors.connect_timeout", "errors.connect", "errors.handshake_status", "errors.handshake",
         "errors.protocol_violation", "errors.connection_lost", "errors.closed_by_server",
         "errors.expect_timeout", "errors.expect_mismatch", "errors.isolation_violation", "errors.send_failed",
-        "errors.barrier_timeout",
+        "errors.barrier_timeout", "errors.capture",
         "delivery.received", "delivery.duplicated", "delivery.out_of_order", "delivery.missing", "delivery.expected",
         "barrier.releases", "iterations", "expect.unanswered",
         "connections.held_ms", "connections.due_ms", "agent.cpu_ms", "generator.loop_cpu_ms", "generator.limited",
@@ -19,7 +19,7 @@ public enum MetricCatalog {
 
     /// Counters broken down further at run time ("errors.handshake_status.503").
     public static let breakdownPrefixes = ["errors.connect.", "errors.handshake_status.", "errors.protocol_violation.", "delivery.order.",
-                                           "generator.loop_cpu_ms.", "errors.tls.verify_failed.", "errors.tls.handshake."]
+                                           "generator.loop_cpu_ms.", "errors.tls.verify_failed.", "errors.tls.handshake.", "errors.capture."]
 
     /// Latency histograms every run may record, besides the scenario's own `measure` names.
     public static let builtInHistograms = ["connect", tlsHandshake, "barrier_release", "barrier_send", generatorLag]

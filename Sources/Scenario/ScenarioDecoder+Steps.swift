@@ -51,7 +51,7 @@ extension ScenarioDecoder {
             return located(.send(SendStep(payload: try template(a, what: "the message to send", columns: columns))))
         case "expect":
             let a = try need("what to wait for, e.g. expect: { json: { type: reply }, within: 2s }")
-            let m = try mapping(a, allowed: Self.matcherKeys + ["within", "measure", "latency_from", "strict"], what: "expect")
+            let m = try mapping(a, allowed: Self.matcherKeys + ["within", "measure", "latency_from", "strict", "capture"], what: "expect")
             let within = try m["within"].map { (e) throws(ScenarioError) in try duration(e.value, what: "within") } ?? 5_000_000_000
             let measure = try m["measure"].map { (e) throws(ScenarioError) in try metricName(e.value) }
             var origin = LatencyOrigin.lastSend
@@ -61,8 +61,10 @@ extension ScenarioDecoder {
                 if measure == nil { throw error(f, "latency_from only matters with measure: NAME") }
             }
             let strict = try m["strict"].map { (e) throws(ScenarioError) in try bool(e.value, what: "strict") } ?? false
-            return located(.expect(ExpectStep(matcher: try matcher(m, columns: columns), within: within, measure: measure,
-                                              latencyFrom: origin, strict: strict)))
+            var expect = ExpectStep(matcher: try matcher(m, columns: columns), within: within, measure: measure,
+                                    latencyFrom: origin, strict: strict)
+            if let c = m["capture"] { expect.captures = try captures(c.value) }
+            return located(.expect(expect))
         case "expect_none":
             let a = try need("what must not arrive and for how long, e.g. expect_none: { json: { to: other }, for: 2s }")
             let m = try mapping(a, allowed: Self.matcherKeys + ["for"], what: "expect_none")
@@ -118,6 +120,37 @@ extension ScenarioDecoder {
 
     static let matcherKeys = ["json", "contains", "equals", "regex", "binary"]
 
+    /// `capture: { NAME: { json: PATH } | { regex: PATTERN }, … }` of an expect step.
+    func captures(_ node: YAMLNode) throws(ScenarioError) -> [Capture] {
+        guard case let .mapping(entries) = node.value, !entries.isEmpty else {
+            throw error(node, "capture expects a mapping of variable: source, e.g. capture: { room: { json: room.id } }")
+        }
+        var out: [Capture] = []
+        for e in entries {
+            guard let first = e.key.first, first.isLetter, e.key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                throw error(e, "a variable name is letters, digits and _, starting with a letter; found \"\(e.key)\"")
+            }
+            let m = try mapping(e.value, allowed: ["json", "regex"], what: "a capture")
+            let slot = variables.firstIndex(of: e.key)!
+            switch (m["json"], m["regex"]) {
+            case let (j?, nil):
+                let path = try text(j.value, what: "a JSON field path").split(separator: ".").map { Array($0.utf8) }
+                guard !path.isEmpty, path.allSatisfy({ !$0.isEmpty }) else { throw error(j.value, "expected a JSON field or dotted path, e.g. room.id") }
+                out.append(Capture(variable: e.key, slot: slot, source: .json(path: path)))
+            case let (nil, r?):
+                let pattern = try text(r.value, what: "a regular expression")
+                do {
+                    out.append(Capture(variable: e.key, slot: slot, source: .regex(try CompiledRegex(pattern))))
+                } catch {
+                    throw self.error(r.value, "invalid regular expression \"\(pattern)\": \(error)")
+                }
+            default:
+                throw error(e.value, "a capture takes its value from json: PATH or regex: PATTERN (the first group, else the whole match), one of them")
+            }
+        }
+        return out
+    }
+
     func matcher(_ m: [String: YAMLEntry], columns: [String]?) throws(ScenarioError) -> MessageMatcher {
         var conditions: [MessageMatcher.Condition] = []
         if let j = m["json"] {
@@ -132,7 +165,7 @@ extension ScenarioDecoder {
                     if s == "*" {
                         conditions.append(.jsonFieldExists(path: path))
                     } else {
-                        conditions.append(.jsonField(path: path, expected: try Template(s, file: file, line: f.value.line, column: f.value.column, feederColumns: columns)))
+                        conditions.append(.jsonField(path: path, expected: try Template(s, file: file, line: f.value.line, column: f.value.column, feederColumns: columns, variables: variables)))
                     }
                 case .null:
                     conditions.append(.jsonField(path: path, expected: Template(literal: "null")))

@@ -7,6 +7,9 @@ struct ScenarioDecoder {
     let loadFeeder: (String) throws(ScenarioError) -> Feeder?
     /// Reads a certificate or key file named in the scenario.
     let readFile: (String) throws(ScenarioError) -> String
+    /// Every variable the scenario's captures set, in slot order (found before the steps are
+    /// read, so a template may use a variable a later step captures).
+    var variables: [String] = []
 
     // MARK: Node helpers
 
@@ -43,7 +46,7 @@ struct ScenarioDecoder {
 
     func template(_ node: YAMLNode, what: String, columns: [String]?) throws(ScenarioError) -> Template {
         let s = try text(node, what: what)
-        return try Template(s, file: file, line: node.line, column: node.column, feederColumns: columns)
+        return try Template(s, file: file, line: node.line, column: node.column, feederColumns: columns, variables: variables)
     }
 
     func integer(_ node: YAMLNode, what: String, range: ClosedRange<Int>) throws(ScenarioError) -> Int {
@@ -84,6 +87,34 @@ struct ScenarioDecoder {
                                "phases", "steps", "groups", "thresholds", "delivery", "options", "tls", "compression"]
 
     func decode(_ root: YAMLNode, source: String) throws(ScenarioError) -> Scenario {
+        var decoder = self
+        decoder.variables = Self.captureNames(in: root)
+        return try decoder.decodeScenario(root, source: source)
+    }
+
+    /// The names under every `capture:` mapping of the document, in order of appearance.
+    static func captureNames(in node: YAMLNode) -> [String] {
+        var names: [String] = []
+        func visit(_ node: YAMLNode) {
+            switch node.value {
+            case let .mapping(entries):
+                for e in entries {
+                    if e.key == "capture", case let .mapping(captures) = e.value.value {
+                        for c in captures where !names.contains(c.key) { names.append(c.key) }
+                    }
+                    visit(e.value)
+                }
+            case let .sequence(items):
+                for item in items { visit(item) }
+            default:
+                break
+            }
+        }
+        visit(node)
+        return names
+    }
+
+    func decodeScenario(_ root: YAMLNode, source: String) throws(ScenarioError) -> Scenario {
         let top = try mapping(root, allowed: Self.topLevelKeys, what: "the scenario")
         func required(_ key: String, _ example: String) throws(ScenarioError) -> YAMLEntry {
             guard let e = top[key] else {
@@ -225,8 +256,8 @@ struct ScenarioDecoder {
 
         var scenario = Scenario(name: name, description: try top["description"].map { (e) throws(ScenarioError) in try text(e.value, what: "the description") },
                                 targets: targets, headers: headers, subprotocols: subprotocols, feeder: feeder, model: model,
-                                phases: phases, steps: steps, declaredGroups: groups, thresholds: [], delivery: delivery,
-                                options: options, source: source, file: file)
+                                phases: phases, steps: steps, declaredGroups: groups, variables: variables, thresholds: [],
+                                delivery: delivery, options: options, source: source, file: file)
         scenario.tls = tls
         scenario.compression = compression
         try ScenarioChecker(file: file).check(scenario, stepsNode: stepsNode)
@@ -247,7 +278,7 @@ struct ScenarioDecoder {
         guard s.hasPrefix("ws://") || s.hasPrefix("wss://") else {
             throw error(node, "expected a WebSocket URL starting with ws:// or wss://, found \"\(s)\"")
         }
-        return try Template(s, file: file, line: node.line, column: node.column, feederColumns: columns)
+        return try Template(s, file: file, line: node.line, column: node.column, feederColumns: columns, variables: variables)
     }
 
     /// A feeder: `feeder: users.csv` or `feeder: { file: users.csv }`.

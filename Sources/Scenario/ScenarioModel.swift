@@ -14,6 +14,8 @@ public struct Scenario: Sendable {
     public var steps: [Step]
     /// `groups:` as written (empty: one implicit group runs `steps`; see `groups`).
     public var declaredGroups: [UserGroup] = []
+    /// Every per-user variable the captures set (`{{vars.NAME}}`), in slot order.
+    public var variables: [String] = []
     /// Threshold expressions as written, with their location (evaluated by the coordinator).
     public var thresholds: [Threshold]
     public var delivery: DeliveryTracking?
@@ -235,6 +237,8 @@ public struct ExpectStep: Sendable {
     public var latencyFrom: LatencyOrigin
     /// A non-matching message fails the expectation (instead of being skipped).
     public var strict: Bool
+    /// Values the matched message sets in the user's variables.
+    public var captures: [Capture] = []
 }
 
 public struct ExpectNoneStep: Sendable {

@@ -16,6 +16,8 @@ public struct Template: Sendable, Equatable, CustomStringConvertible {
         case agent
         case phase
         case group
+        /// A per-user variable a capture set (`{{vars.NAME}}`), by slot.
+        case variable(slot: Int)
         case userField(column: Int)
         case randomInt(Int64, Int64)
         case randomString(Int)
@@ -45,8 +47,9 @@ public struct Template: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Parses `text`, reporting errors at `line`/`column` (where the text starts) in `file`.
-    /// `feederColumns` are the names `user.FIELD` may use (nil: no feeder).
-    public init(_ text: String, file: String, line: Int, column: Int, feederColumns: [String]?) throws(ScenarioError) {
+    /// `feederColumns` are the names `user.FIELD` may use (nil: no feeder); `variables` the
+    /// names `vars.NAME` may use (what the scenario's captures set, in slot order).
+    public init(_ text: String, file: String, line: Int, column: Int, feederColumns: [String]?, variables: [String] = []) throws(ScenarioError) {
         source = text
         var segments: [Segment] = []
         var literal: [UInt8] = []
@@ -63,7 +66,7 @@ public struct Template: Sendable, Equatable, CustomStringConvertible {
                     segments.append(.literal(literal))
                     literal = []
                 }
-                segments.append(try Self.placeholder(name, feederColumns: feederColumns, fail: fail))
+                segments.append(try Self.placeholder(name, feederColumns: feederColumns, variables: variables, fail: fail))
                 i = end + 2
             } else {
                 literal.append(bytes[i])
@@ -84,10 +87,10 @@ public struct Template: Sendable, Equatable, CustomStringConvertible {
         return nil
     }
 
-    static let placeholderNames = ["seq", "now_us", "now_ms", "vu", "iteration", "agent", "phase", "group", "user.FIELD",
+    static let placeholderNames = ["seq", "now_us", "now_ms", "vu", "iteration", "agent", "phase", "group", "user.FIELD", "vars.NAME",
                                    "random(A,B)", "random_string(N)", "uuid", "run", "users"]
 
-    private static func placeholder(_ name: String, feederColumns: [String]?, fail: (String) -> ScenarioError) throws(ScenarioError) -> Segment {
+    private static func placeholder(_ name: String, feederColumns: [String]?, variables: [String], fail: (String) -> ScenarioError) throws(ScenarioError) -> Segment {
         switch name {
         case "seq": return .seq
         case "now_us": return .nowMicros
@@ -101,6 +104,15 @@ public struct Template: Sendable, Equatable, CustomStringConvertible {
         case "run": return .run
         case "users": return .users
         default: break
+        }
+        if name.hasPrefix("vars.") {
+            let variable = String(name.dropFirst(5))
+            guard let slot = variables.firstIndex(of: variable) else {
+                let hint = Suggest.closest(to: variable, among: variables).map { " (did you mean vars.\($0)?)" } ?? ""
+                throw fail(variables.isEmpty ? "{{\(name)}} is not set by any capture: add \"capture: { \(variable): { json: FIELD } }\" to an expect step"
+                                             : "no capture sets \"\(variable)\"\(hint); the captures set \(variables.joined(separator: ", "))")
+            }
+            return .variable(slot: slot)
         }
         if name.hasPrefix("user.") {
             let field = String(name.dropFirst(5))
@@ -148,6 +160,8 @@ public struct Template: Sendable, Equatable, CustomStringConvertible {
             case .agent: Self.appendDecimal(context.agent, to: &out)
             case .phase: out.append(contentsOf: context.phaseName.utf8)
             case .group: out.append(contentsOf: context.groupName.utf8)
+            case let .variable(slot):
+                if slot < context.variables.count { out.append(contentsOf: context.variables[slot].utf8) }
             case let .userField(column):
                 if let row = context.row, column < row.count { out.append(contentsOf: row[column].utf8) }
             case let .randomInt(a, b):
@@ -216,6 +230,8 @@ public struct RenderContext {
     public var phaseName: String = ""
     /// The user's group ("default" without `groups:`).
     public var groupName: String = "default"
+    /// The user's captured variables, by slot ("" until captured).
+    public var variables: [String] = []
     public var nowMicros: Int64 = 0
     public var row: [String]?
     public var runID: String = ""

@@ -284,6 +284,33 @@ struct VirtualUserTests {
         #expect(m.histograms["rtt"]?.totalCount == 5 && m.histograms["rtt"]?.exactMax == 3000)
     }
 
+    @Test("captures: values from a matched message become the user's variables; one not found is a counted, named error")
+    func captures() throws {
+        let h = try UserHarness("""
+        target: ws://127.0.0.1:9/
+        phases: [{ duration: 60s, connections: 1 }]
+        steps:
+          - connect
+          - send: hello
+          - expect:
+              contains: welcome
+              capture:
+                room: { json: room.id }
+                token: { regex: 'token=(\\w+)' }
+                missing: { json: nope }
+          - send: 'join {{vars.room}} {{vars.token}} [{{vars.missing}}]'
+          - sleep: 1h
+        """)
+        let peer = h.peers[0]
+        h.acceptAll()
+        #expect(h.frames(peer) == ["hello"])
+        peer.send(text: #"{"room":{"id":"r-\"42"},"msg":"welcome token=abc123"}"#)
+        h.embedded.run()
+        #expect(h.frames(peer) == [#"join r-"42 abc123 []"#])
+        let m = h.interval()
+        #expect(m.counter("errors.capture") == 1 && m.counter("errors.capture.missing") == 1)
+    }
+
     @Test("a user whose script reconnects is not owed a connection from its reconnect step until the new one opens")
     func scriptedReconnectExcused() throws {
         let h = try UserHarness("""

@@ -1,0 +1,41 @@
+import Testing
+import Scenario
+
+@Suite("Captures")
+struct CaptureTests {
+    func load(_ text: String) throws(ScenarioError) -> Scenario {
+        try ScenarioLoader.load(source: text, file: "c.yaml") { (_) throws(ScenarioError) -> Feeder? in nil }
+    }
+
+    static let base = "target: ws://h/\nphases: [{ duration: 1s, connections: 1 }]\nsteps:\n  - connect\n  - send: hi\n"
+
+    @Test("capture sources read JSON paths (strings unescaped, other values as written) and regex groups")
+    func values() throws {
+        let s = try load(Self.base + "  - expect: { contains: x, capture: { a: { json: r.id }, b: { json: n }, c: { regex: 'k=(\\d+)' }, d: { regex: 'z+' } } }\n  - send: '{{vars.a}}{{vars.b}}{{vars.c}}{{vars.d}}'\n")
+        #expect(s.variables == ["a", "b", "c", "d"])
+        guard case let .expect(e) = s.steps[2].kind else { Issue.record("not an expect"); return }
+        let message = Array(#"{"r":{"id":"q\"1"},"n":42,"t":"k=77 zzz"}"#.utf8)
+        let values = message.withUnsafeBytes { p in e.captures.map { $0.value(in: p) } }
+        #expect(values == ["q\"1", "42", "77", "zzz"])
+        let none = Array(#"{"r":{}}"#.utf8).withUnsafeBytes { p in e.captures.map { $0.value(in: p) } }
+        #expect(none == [nil, nil, nil, nil])
+    }
+
+    @Test("mistakes in captures and variables are located", arguments: [
+        (base + "  - send: '{{vars.room}}'\n", 6, 11, "is not set by any capture"),
+        (base + "  - expect: { contains: x, capture: { room: { json: id } } }\n  - send: '{{vars.rom}}'\n", 7, 11, "did you mean vars.room?"),
+        (base + "  - expect: { contains: x, capture: { room: { jsn: id } } }\n", 6, 47, "did you mean \"json\"?"),
+        (base + "  - expect: { contains: x, capture: { room: { json: id, regex: x } } }\n", 6, 45, "one of them"),
+        (base + "  - expect: { contains: x, capture: { room: { regex: '(' } } }\n", 6, 54, "invalid regular expression"),
+        (base + "  - expect: { contains: x, capture: { 1room: { json: id } } }\n", 6, 39, "a variable name is letters"),
+    ])
+    func locatedErrors(text: String, line: Int, column: Int, message: String) {
+        do {
+            _ = try load(text)
+            Issue.record("expected an error for:\n\(text)")
+        } catch {
+            #expect(error.line == line && error.column == column, "\(error)")
+            #expect(error.message.contains(message), "\(error)")
+        }
+    }
+}
