@@ -4,6 +4,7 @@
 # coordinator-agent messages (wire) and scenario files (scenario). See Sources/volley-fuzz.
 #   scripts/fuzz.sh [TARGET|all] [RUNS]      default: all, 10,000,000 runs each
 #   scripts/fuzz.sh --ci                     every target briefly (CI): 60,000 runs each
+# VOLLEY_FUZZ_MAX_LEN caps the input size (default 65536).
 # Corpora grow in ${VOLLEY_FUZZ_CORPUS:-/tmp/volley-fuzz-corpus}/TARGET, starting from seeds
 # volley writes with its own encoders; a crash leaves its input in the current directory
 # (replay: swift build --product volley-fuzz && .build/debug/volley-fuzz TARGET FILE).
@@ -16,6 +17,7 @@ if [ "$WHICH" = "--ci" ]; then WHICH=all; RUNS=60000; fi
 [ "$WHICH" = "all" ] || TARGETS="$WHICH"
 CORPUS="${VOLLEY_FUZZ_CORPUS:-/tmp/volley-fuzz-corpus}"
 BUILD="${VOLLEY_FUZZ_BUILD:-/tmp/volley-fuzz-build}"
+MAX_LEN="${VOLLEY_FUZZ_MAX_LEN:-65536}"     # the largest input libFuzzer makes
 
 swift build -c release --product volley-fuzz --scratch-path "$BUILD" -Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING >/dev/null
 swift build --product volley-fuzz >/dev/null
@@ -27,7 +29,7 @@ mkdir -p "$CORPUS"
 for target in $TARGETS; do
   log="$(mktemp)"
   start=$(date +%s)
-  if ! VOLLEY_FUZZ_TARGET="$target" "$FUZZER" -runs="$RUNS" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+  if ! VOLLEY_FUZZ_TARGET="$target" "$FUZZER" -runs="$RUNS" -max_len="$MAX_LEN" -timeout=10 -rss_limit_mb=2048 \
        -print_final_stats=1 "$CORPUS/$target" >"$log" 2>&1; then
     tail -40 "$log"
     echo "fuzz $target: FAILED (the input is in ./crash-* or ./timeout-*; see above)"
