@@ -19,6 +19,7 @@ final class LoopMetrics {
         case tlsHandshakes, tlsResumed, errorTLSVerify, errorTLSHandshake, errorTLSTimeout, errorTLSClosed
         case compressionConnections, compressionMessageBytesSent, compressionWireBytesSent
         case compressionMessageBytesReceived, compressionWireBytesReceived
+        case handlersMatched, handlersReplies
 
         var name: String {
             switch self {
@@ -59,6 +60,8 @@ final class LoopMetrics {
             case .errorTLSHandshake: return "errors.tls.handshake"
             case .errorTLSTimeout: return "errors.tls.timeout"
             case .errorTLSClosed: return "errors.tls.closed"
+            case .handlersMatched: return "handlers.matched"
+            case .handlersReplies: return "handlers.replies"
             case .compressionConnections: return "compression.connections"
             case .compressionMessageBytesSent: return "compression.message_bytes_sent"
             case .compressionWireBytesSent: return "compression.wire_bytes_sent"

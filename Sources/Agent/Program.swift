@@ -40,6 +40,28 @@ struct Program {
         }
     }
 
+    /// An `on:` handler, compiled.
+    final class Handler {
+        let matcher: MessageMatcher
+        let reply: Template?
+        let binary: Bool
+        let captures: [Capture]
+        /// Index of its metric in `measureNames`, and the timestamp field it measures from.
+        let measure: Int?
+        let latencyField: String?
+        /// `handlers.NAME.matched`, built once.
+        let matchedCounter: String?
+        init(_ h: MessageHandler, measure: Int?) {
+            matcher = h.matcher
+            reply = h.reply
+            binary = h.binary
+            captures = h.captures
+            self.measure = measure
+            latencyField = h.latencyField
+            matchedCounter = h.name.map { "handlers.\($0).matched" }
+        }
+    }
+
     enum Instruction {
         case connect(url: Template?)
         /// Unmanaged: reading an instruction must not retain (the program keeps them alive).
@@ -74,6 +96,9 @@ struct Program {
     let measureNames: [String]
     /// Where each group's script starts.
     let entries: [Int]
+    /// Per group, its `on:` handlers (the scenario's, then the group's).
+    let handlers: [[Handler]]
+    let hasHandlers: Bool
     /// True when some step waits for a message (so early messages are worth keeping).
     let hasExpect: Bool
 
@@ -135,13 +160,17 @@ struct Program {
             }
         }
         var entries: [Int] = []
+        var handlers: [[Handler]] = []
         for g in scenario.groups {
             group = g.name
             entries.append(instructions.count)
             emit(g.steps)
             add(.end, 0)
+            handlers.append(scenario.handlers(of: g).map { Handler($0, measure: $0.measure.flatMap(measureIndex)) })
         }
         self.entries = entries
+        self.handlers = handlers
+        hasHandlers = handlers.contains { !$0.isEmpty }
         self.instructions = instructions
         self.sends = sends
         self.expects = expects

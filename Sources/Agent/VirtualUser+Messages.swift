@@ -56,6 +56,7 @@ extension VirtualUser {
         let t = now
         if driver.tracksDelivery { track(payload, t) }
         let binary = opcode == .binary
+        if driver.program.hasHandlers && handle(payload, binary: binary) { return }
         var matched = false
         if let extras, !extras.pending.isEmpty {
             for i in 0..<extras.pending.count {
@@ -105,6 +106,36 @@ extension VirtualUser {
         default:
             if !matched { keep(payload, binary: binary, at: t) }
         }
+    }
+
+    /// Runs the first of the user's `on:` handlers that matches `payload`: the message is then
+    /// the handler's (true), and the steps do not see it.
+    func handle(_ payload: UnsafeRawBufferPointer, binary: Bool) -> Bool {
+        let handlers = driver.program.handlers[Int(group)]
+        for i in 0..<handlers.count {
+            let h = handlers[i]
+            guard driver.matches(h.matcher, payload, binary: binary, user: self, seq: seq) else { continue }
+            let m = driver.metrics
+            m.add(.handlersMatched)
+            if let name = h.matchedCounter { m.add(named: name) }
+            if !h.captures.isEmpty { capture(h.captures, from: payload) }
+            if let measure = h.measure, let field = h.latencyField, let sent = driver.integerField(field, in: payload) {
+                m.measures[measure].record(driver.wallMicros() - sent)
+            }
+            if let reply = h.reply {
+                if let connection, connection.phase == .open {
+                    let bytes = driver.render(reply, for: self, seq: seq)
+                    if bytes.withUnsafeBytes({ connection.send(h.binary ? .binary : .text, $0) }) {
+                        m.add(.handlersReplies)
+                        m.add(.bytesSent, Int64(bytes.count))
+                    } else {
+                        m.add(.errorSendFailed)
+                    }
+                }
+            }
+            return true
+        }
+        return false
     }
 
     /// Keeps a message no step was waiting for, for a later `expect` (or counts it as unmatched).

@@ -15,11 +15,12 @@ public enum MetricCatalog {
         "compression.connections", "compression.message_bytes_sent", "compression.wire_bytes_sent",
         "compression.message_bytes_received", "compression.wire_bytes_received",
         "errors.tls.verify_failed", "errors.tls.handshake", "errors.tls.timeout", "errors.tls.closed",
+        "handlers.matched", "handlers.replies",
     ]
 
     /// Counters broken down further at run time ("errors.handshake_status.503").
     public static let breakdownPrefixes = ["errors.connect.", "errors.handshake_status.", "errors.protocol_violation.", "delivery.order.",
-                                           "generator.loop_cpu_ms.", "errors.tls.verify_failed.", "errors.tls.handshake.", "errors.capture."]
+                                           "generator.loop_cpu_ms.", "errors.tls.verify_failed.", "errors.tls.handshake.", "errors.capture.", "handlers."]
 
     /// Latency histograms every run may record, besides the scenario's own `measure` names.
     public static let builtInHistograms = ["connect", tlsHandshake, "barrier_release", "barrier_send", generatorLag]

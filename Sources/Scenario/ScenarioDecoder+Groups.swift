@@ -1,7 +1,7 @@
 /// `groups:`: kinds of users with their own steps, share of the connections, feeder, rate and
 /// think time.
 extension ScenarioDecoder {
-    static let groupKeys = ["name", "count", "weight", "steps", "feeder", "rate", "think"]
+    static let groupKeys = ["name", "count", "weight", "steps", "feeder", "rate", "think", "on"]
 
     func userGroups(_ node: YAMLNode, scenarioFeeder: Feeder?, model: LoadModel, phases: [Phase]) throws(ScenarioError) -> [UserGroup] {
         let items = try list(node, what: "groups")
@@ -40,7 +40,9 @@ extension ScenarioDecoder {
                 rate = v
             }
             let think = try m["think"].map { (e) throws(ScenarioError) in try duration(e.value, what: "think", allowZero: true) }
-            groups.append(UserGroup(name: name, share: share, steps: steps, feeder: feeder, rate: rate, think: think, line: item.line))
+            var group = UserGroup(name: name, share: share, steps: steps, feeder: feeder, rate: rate, think: think, line: item.line)
+            group.handlers = try m["on"].map { (e) throws(ScenarioError) in try messageHandlers(e.value, columns: (feeder ?? scenarioFeeder)?.columns) } ?? []
+            groups.append(group)
         }
         // With only fixed counts, no phase may ask for more connections than they add up to.
         if !groups.contains(where: { if case .weight = $0.share { return true } else { return false } }) {
@@ -51,5 +53,37 @@ extension ScenarioDecoder {
             }
         }
         return groups
+    }
+}
+
+/// `on:`: message handlers.
+extension ScenarioDecoder {
+    static let handlerKeys = ["name", "reply", "reply_binary", "capture", "measure", "latency_from"]
+
+    func messageHandlers(_ node: YAMLNode, columns: [String]?) throws(ScenarioError) -> [MessageHandler] {
+        var out: [MessageHandler] = []
+        for item in try list(node, what: "on (a list of handlers)") {
+            let m = try mapping(item, allowed: Self.matcherKeys + Self.handlerKeys, what: "a handler")
+            let matcher = try self.matcher(m, columns: columns)
+            guard !matcher.conditions.isEmpty else {
+                throw error(item, "a handler needs what to match (json, contains, equals, regex or binary): it takes every message it matches")
+            }
+            let name = try m["name"].map { (e) throws(ScenarioError) in try metricName(e.value) }
+            if m["reply"] != nil && m["reply_binary"] != nil { throw error(item, "a handler replies with reply: (text) or reply_binary:, not both") }
+            let reply = try (m["reply"] ?? m["reply_binary"]).map { (e) throws(ScenarioError) in try template(e.value, what: "the reply", columns: columns) }
+            let captures = try m["capture"].map { (e) throws(ScenarioError) in try self.captures(e.value) } ?? []
+            let measure = try m["measure"].map { (e) throws(ScenarioError) in try metricName(e.value) }
+            let field = try m["latency_from"].map { (e) throws(ScenarioError) in try text(e.value, what: "latency_from") }
+            if measure != nil && field == nil {
+                throw error(m["measure"]!, "a handler measures the one-way delay from a timestamp in the message: add latency_from: FIELD (wall-clock µs)")
+            }
+            if field != nil && measure == nil { throw error(m["latency_from"]!, "latency_from only matters with measure: NAME") }
+            guard reply != nil || !captures.isEmpty || measure != nil || name != nil else {
+                throw error(item, "a handler does something: reply:, capture:, measure: or at least name: (to count what it takes)")
+            }
+            out.append(MessageHandler(name: name, matcher: matcher, reply: reply, binary: m["reply_binary"] != nil, captures: captures,
+                                      measure: measure, latencyField: field, line: item.line))
+        }
+        return out
     }
 }

@@ -84,7 +84,7 @@ struct ScenarioDecoder {
     // MARK: Scenario
 
     static let topLevelKeys = ["name", "description", "target", "targets", "headers", "subprotocols", "feeder", "model",
-                               "phases", "steps", "groups", "thresholds", "delivery", "options", "tls", "compression"]
+                               "phases", "steps", "groups", "on", "thresholds", "delivery", "options", "tls", "compression"]
 
     func decode(_ root: YAMLNode, source: String) throws(ScenarioError) -> Scenario {
         var decoder = self
@@ -251,12 +251,13 @@ struct ScenarioDecoder {
             }
         }
 
+        let handlers = try top["on"].map { (e) throws(ScenarioError) in try messageHandlers(e.value, columns: columns) } ?? []
         let tls = try top["tls"].map { (e) throws(ScenarioError) in try tlsOptions(e.value) } ?? TLSOptions()
         let compression = try top["compression"].map { (e) throws(ScenarioError) in try compressionOptions(e.value) } ?? CompressionOptions()
 
         var scenario = Scenario(name: name, description: try top["description"].map { (e) throws(ScenarioError) in try text(e.value, what: "the description") },
                                 targets: targets, headers: headers, subprotocols: subprotocols, feeder: feeder, model: model,
-                                phases: phases, steps: steps, declaredGroups: groups, variables: variables, thresholds: [],
+                                phases: phases, steps: steps, declaredGroups: groups, variables: variables, handlers: handlers, thresholds: [],
                                 delivery: delivery, options: options, source: source, file: file)
         scenario.tls = tls
         scenario.compression = compression

@@ -16,6 +16,8 @@ public struct Scenario: Sendable {
     public var declaredGroups: [UserGroup] = []
     /// Every per-user variable the captures set (`{{vars.NAME}}`), in slot order.
     public var variables: [String] = []
+    /// `on:` at the top level: every user's message handlers.
+    public var handlers: [MessageHandler] = []
     /// Threshold expressions as written, with their location (evaluated by the coordinator).
     public var thresholds: [Threshold]
     public var delivery: DeliveryTracking?
@@ -52,9 +54,16 @@ public struct Scenario: Sendable {
     public var measureNames: [String] {
         var names: [String] = []
         for group in groups {
-            for m in group.measureNames where !names.contains(m) { names.append(m) }
+            for m in measureNames(of: group) where !names.contains(m) { names.append(m) }
         }
         if let metric = delivery?.latencyMetric, !names.contains(metric) { names.append(metric) }
+        return names
+    }
+
+    /// The latency metrics a group's users record: its steps', then its handlers'.
+    public func measureNames(of group: UserGroup) -> [String] {
+        var names = group.measureNames
+        for h in handlers(of: group) { if let m = h.measure, !names.contains(m) { names.append(m) } }
         return names
     }
 

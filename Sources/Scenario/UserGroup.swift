@@ -19,6 +19,8 @@ public struct UserGroup: Sendable {
     public var rate: Double?
     /// Pause after each loop iteration (closed model), instead of the phase's.
     public var think: Int64?
+    /// The group's own `on:` handlers (after the scenario's).
+    public var handlers: [MessageHandler] = []
     public var line: Int
 
     public init(name: String, share: Share, steps: [Step], feeder: Feeder? = nil, rate: Double? = nil, think: Int64? = nil, line: Int = 0) {
@@ -80,7 +82,7 @@ extension Scenario {
         guard recordsPerGroup else { return measureNames }
         var names: [String] = []
         for g in groups {
-            var own = g.measureNames
+            var own = measureNames(of: g)
             if let metric = delivery?.latencyMetric, !own.contains(metric) { own.append(metric) }
             names += own.map { Self.groupMetric($0, group: g.name) }
         }

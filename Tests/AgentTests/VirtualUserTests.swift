@@ -311,6 +311,41 @@ struct VirtualUserTests {
         #expect(m.counter("errors.capture") == 1 && m.counter("errors.capture.missing") == 1)
     }
 
+    @Test("on: handlers answer heartbeats while a strict expect waits; the steps never see the handled messages")
+    func handlersAnswerWhileWaiting() throws {
+        let h = try UserHarness("""
+        target: ws://127.0.0.1:9/
+        phases: [{ duration: 60s, connections: 1 }]
+        on:
+          - { equals: '2', reply: '3', name: heartbeat }
+          - { json: { type: ack }, capture: { last: { json: id } }, measure: ack_delay, latency_from: sent_us }
+        steps:
+          - connect
+          - send: hello
+          - expect: { contains: welcome, within: 10s, strict: true, measure: rtt }
+          - send: 'acked {{vars.last}}'
+          - sleep: 1h
+        """)
+        let peer = h.peers[0]
+        h.acceptAll()
+        #expect(h.frames(peer) == ["hello"])
+        for _ in 0..<3 {
+            peer.send(text: "2")
+            h.embedded.advance(by: Nanoseconds.milliseconds(100))
+        }
+        #expect(h.frames(peer) == ["3", "3", "3"])
+        peer.send(text: #"{"type":"ack","id":"m-9","sent_us":\#(h.driver.wallMicros() - 1500)}"#)
+        h.embedded.run()
+        peer.send(text: "welcome")
+        h.embedded.run()
+        #expect(h.frames(peer) == ["acked m-9"])
+        let m = h.interval()
+        #expect(m.counter("handlers.matched") == 4 && m.counter("handlers.replies") == 3 && m.counter("handlers.heartbeat.matched") == 3)
+        #expect(m.counter("errors.expect_mismatch") == 0 && m.counter("messages.unmatched") == 0 && m.counter("messages.received") == 5)
+        #expect(m.histograms["rtt"]?.totalCount == 1)
+        #expect(m.histograms["ack_delay"]?.exactMax == 1500, "\(String(describing: m.histograms["ack_delay"]?.exactMax)) \(m.histograms.keys.sorted())")
+    }
+
     @Test("a user whose script reconnects is not owed a connection from its reconnect step until the new one opens")
     func scriptedReconnectExcused() throws {
         let h = try UserHarness("""

@@ -21,6 +21,25 @@ struct CaptureTests {
         #expect(none == [nil, nil, nil, nil])
     }
 
+    @Test("handlers load at the top and in groups; a group's users run the scenario's, then its own")
+    func handlers() throws {
+        let s = try load("""
+        target: ws://h/
+        phases: [{ duration: 1s, connections: 4 }]
+        on:
+          - { equals: '2', reply: '3', name: heartbeat }
+        groups:
+          - name: a
+            on: [{ json: { type: ack }, capture: { id: { json: id } } }]
+            steps: [connect, { sleep: 1s }]
+          - name: b
+            steps: [connect]
+        """)
+        #expect(s.handlers.count == 1 && s.handlers[0].reply?.source == "3" && s.handlers[0].name == "heartbeat")
+        #expect(s.handlers(of: s.groups[0]).count == 2 && s.handlers(of: s.groups[1]).count == 1)
+        #expect(s.variables == ["id"])
+    }
+
     @Test("mistakes in captures and variables are located", arguments: [
         (base + "  - send: '{{vars.room}}'\n", 6, 11, "is not set by any capture"),
         (base + "  - expect: { contains: x, capture: { room: { json: id } } }\n  - send: '{{vars.rom}}'\n", 7, 11, "did you mean vars.room?"),
@@ -28,6 +47,12 @@ struct CaptureTests {
         (base + "  - expect: { contains: x, capture: { room: { json: id, regex: x } } }\n", 6, 45, "one of them"),
         (base + "  - expect: { contains: x, capture: { room: { regex: '(' } } }\n", 6, 54, "invalid regular expression"),
         (base + "  - expect: { contains: x, capture: { 1room: { json: id } } }\n", 6, 39, "a variable name is letters"),
+        // Handlers.
+        (base + "on:\n  - { reply: '3' }\n", 7, 5, "a handler needs what to match"),
+        (base + "on:\n  - { equals: '2' }\n", 7, 5, "a handler does something"),
+        (base + "on:\n  - { equals: '2', measure: lag }\n", 7, 20, "add latency_from: FIELD"),
+        (base + "on:\n  - { equals: '2', rply: '3' }\n", 7, 20, "did you mean \"reply\"?"),
+        (base + "on:\n  - { equals: '2', reply: '{{vars.nope}}' }\n", 7, 27, "is not set by any capture"),
     ])
     func locatedErrors(text: String, line: Int, column: Int, message: String) {
         do {
