@@ -48,7 +48,8 @@ enum ParserFuzzing {
                 Feeder(file: "users.csv", columns: ["user", "token"], rows: [["alice", "t1"], ["bob", "t2"]])
             }, files: { (_) throws(ScenarioError) -> String in "-----BEGIN CERTIFICATE-----\n" })
         } catch {
-            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+            // Lines as the parser counts them: by line feed bytes ("\r\n" is one Character).
+            let lines = text.utf8.split(separator: 10, omittingEmptySubsequences: false).count
             guard error.line >= 1, error.line <= lines + 1, error.column >= 1 else {
                 fatalError("an error outside the text (line \(error.line), column \(error.column) of \(lines) lines): \(error.message)")
             }
