@@ -340,8 +340,9 @@ final class LoopDriver: TimerTarget {
         return false
     }
 
-    /// A connection attempt ended (opened or failed): its slot goes to the next queued user.
-    private func releaseConnectSlot() {
+    /// A connection attempt ended (opened, failed, or refused as expected): its slot goes to
+    /// the next queued user.
+    func releaseConnectSlot() {
         connecting = Swift.max(0, connecting - 1)
         while connecting < maxConnecting && connectQueueHead < connectQueue.count {
             let (user, url) = connectQueue[connectQueueHead]

@@ -19,7 +19,7 @@ final class LoopMetrics {
         case tlsHandshakes, tlsResumed, errorTLSVerify, errorTLSHandshake, errorTLSTimeout, errorTLSClosed
         case compressionConnections, compressionMessageBytesSent, compressionWireBytesSent
         case compressionMessageBytesReceived, compressionWireBytesReceived
-        case handlersMatched, handlersReplies
+        case handlersMatched, handlersReplies, refusedAsExpected, errorHandshakeAccepted
 
         var name: String {
             switch self {
@@ -62,6 +62,8 @@ final class LoopMetrics {
             case .errorTLSClosed: return "errors.tls.closed"
             case .handlersMatched: return "handlers.matched"
             case .handlersReplies: return "handlers.replies"
+            case .refusedAsExpected: return "connections.refused_as_expected"
+            case .errorHandshakeAccepted: return "errors.handshake_accepted"
             case .compressionConnections: return "compression.connections"
             case .compressionMessageBytesSent: return "compression.message_bytes_sent"
             case .compressionWireBytesSent: return "compression.wire_bytes_sent"

@@ -63,7 +63,7 @@ struct Program {
     }
 
     enum Instruction {
-        case connect(url: Template?)
+        case connect(url: Template?, refusal: ExpectedRefusal?)
         /// Unmanaged: reading an instruction must not retain (the program keeps them alive).
         case send(Unmanaged<Send>)
         case expect(Unmanaged<Expect>)
@@ -126,7 +126,7 @@ struct Program {
             var previousWasSend = false
             for step in steps {
                 switch step.kind {
-                case let .connect(c): add(.connect(url: c.url), step.line)
+                case let .connect(c): add(.connect(url: c.url, refusal: c.refusal), step.line)
                 case let .send(s):
                     let send = Send(payload: s.payload, binary: s.binary)
                     sends.append(send)

@@ -54,12 +54,23 @@ extension VirtualUser {
 
     func webSocketDidOpen(_ connection: WebSocketConnection) {
         let t = now
+
         driver.metrics.add(.connectionsOpened)
         driver.metrics.opened(now: t, runTime: t - driver.runStart)
         comeBackOnline(at: t)
         driver.metrics.connect.record((t - connectStarted) / 1000)
         if connection.deflate != nil { driver.metrics.add(.compressionConnections) }
         driver.userConnected(self)
+        if extras?.expectedRefusal != nil {
+            // The server accepted a connection the script expected it to refuse: that is the
+            // error. The connection is closed and the script goes on, as after a refusal.
+            extras?.expectedRefusal = nil
+            driver.metrics.add(.errorHandshakeAccepted)
+            goOfflineByScript()
+            state = .closing
+            connection.close(code: CloseCode.normal, reason: "expected a refusal")
+            return
+        }
         if driver.tracksDelivery { more.windowOpened = driver.wallNanos() }
         state = .running
         pc += 1
@@ -98,6 +109,20 @@ extension VirtualUser {
         if stopRequested && state == .connecting {
             end(failed: false)
             return
+        }
+        if state == .connecting, let refusal = extras?.expectedRefusal {
+            extras?.expectedRefusal = nil
+            if case let .handshakeFailed(.unexpectedStatus(status, _, _)) = outcome, refusal.matches(status) {
+                // Refused as the script expected: counted, not an error; the script goes on
+                // without a connection.
+                driver.metrics.add(.refusedAsExpected)
+                driver.releaseConnectSlot()
+                goOfflineByScript()
+                state = .running
+                pc += 1
+                advance()
+                return
+            }
         }
         count(outcome)
         end(failed: true)

@@ -86,6 +86,8 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
         var preparedKey: (sender: UInt64, sequence: Int64)?
         /// The user's captured variables, by slot ("" until captured).
         var variables: [String]
+        /// The connect in progress expects the server to refuse the upgrade.
+        var expectedRefusal: ExpectedRefusal?
 
         init(loopSlots: Int, variables: Int) {
             loopCounters = [Int64](repeating: 0, count: loopSlots)
@@ -213,7 +215,8 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
                 return
             }
             switch driver.program.code[pc] {
-            case let .connect(url):
+            case let .connect(url, refusal):
+                if let refusal { more.expectedRefusal = refusal }
                 connect(url)
                 return
             case let .send(unmanaged):

@@ -15,7 +15,7 @@ public enum MetricCatalog {
         "compression.connections", "compression.message_bytes_sent", "compression.wire_bytes_sent",
         "compression.message_bytes_received", "compression.wire_bytes_received",
         "errors.tls.verify_failed", "errors.tls.handshake", "errors.tls.timeout", "errors.tls.closed",
-        "handlers.matched", "handlers.replies",
+        "handlers.matched", "handlers.replies", "connections.refused_as_expected", "errors.handshake_accepted",
     ]
 
     /// Counters broken down further at run time ("errors.handshake_status.503").

@@ -50,9 +50,10 @@ struct ScenarioChecker {
     private func walk(_ steps: [Step], connected: inout Bool, sent: inout Bool, scenario: Scenario) throws(ScenarioError) {
         for step in steps {
             switch step.kind {
-            case .connect:
+            case let .connect(c):
                 if connected { throw fail(step, "connect while already connected; use reconnect to drop the connection and open a new one") }
-                connected = true
+                // A connect expected to be refused leaves the user without a connection.
+                connected = c.refusal == nil
             case .reconnect:
                 connected = true
             case .close:

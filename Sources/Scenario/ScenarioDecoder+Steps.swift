@@ -38,8 +38,25 @@ extension ScenarioDecoder {
         switch keyword {
         case "connect":
             guard let argument, argument.value != .null else { return located(.connect(ConnectStep())) }
-            let m = try mapping(argument, allowed: ["url"], what: "connect")
-            return located(.connect(ConnectStep(url: try m["url"].map { (e) throws(ScenarioError) in try targetURL(e.value, columns: columns) })))
+            let m = try mapping(argument, allowed: ["url", "expect_status", "expect"], what: "connect")
+            var refusal: ExpectedRefusal?
+            switch (m["expect_status"], m["expect"]) {
+            case let (s?, nil):
+                let status = try integer(s.value, what: "expect_status", range: 100...599)
+                guard status != 101 else { throw error(s.value, "101 is the upgrade itself: a plain connect expects it") }
+                refusal = .status(status)
+            case let (nil, e?):
+                guard try text(e.value, what: "expect") == "refused" else {
+                    throw error(e.value, "connect's expect is \"refused\" (any status but 101); for one status use expect_status: 403")
+                }
+                refusal = .anyStatus
+            case let (s?, _?):
+                throw error(s, "use expect_status: N or expect: refused, not both")
+            case (nil, nil):
+                break
+            }
+            return located(.connect(ConnectStep(url: try m["url"].map { (e) throws(ScenarioError) in try targetURL(e.value, columns: columns) },
+                                                refusal: refusal)))
         case "send":
             let a = try need("a message, e.g. send: '{\"type\":\"ping\",\"seq\":{{seq}}}'")
             if case .mapping = a.value {

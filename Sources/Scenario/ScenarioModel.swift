@@ -217,7 +217,29 @@ public struct Step: Sendable {
 public struct ConnectStep: Sendable {
     /// Overrides the scenario's target for this connection.
     public var url: Template?
-    public init(url: Template? = nil) { self.url = url }
+    /// The server is expected to refuse the upgrade ("anonymous users are rejected"): a refusal
+    /// as expected is counted and not an error; an accepted connection is the error.
+    public var refusal: ExpectedRefusal?
+    public init(url: Template? = nil, refusal: ExpectedRefusal? = nil) {
+        self.url = url
+        self.refusal = refusal
+    }
+}
+
+/// How a connect step expects the server to refuse the upgrade.
+public enum ExpectedRefusal: Sendable, Equatable {
+    /// With this HTTP status.
+    case status(Int)
+    /// With any status other than 101.
+    case anyStatus
+
+    /// True when a response with `status` is the refusal expected.
+    public func matches(_ status: Int) -> Bool {
+        switch self {
+        case let .status(s): return s == status
+        case .anyStatus: return status != 101
+        }
+    }
 }
 
 public struct SendStep: Sendable {

@@ -346,6 +346,39 @@ struct VirtualUserTests {
         #expect(m.histograms["ack_delay"]?.exactMax == 1500, "\(String(describing: m.histograms["ack_delay"]?.exactMax)) \(m.histograms.keys.sorted())")
     }
 
+    @Test("connect: { expect_status: 403 }: a refusal as expected is counted, not an error; an accepted connection is the error")
+    func expectedRefusal() throws {
+        let yaml = """
+        target: ws://127.0.0.1:9/
+        phases: [{ duration: 60s, connections: 1 }]
+        options: { drain: 0s }
+        steps:
+          - connect: { expect_status: 403 }
+          - sleep: 1h
+        """
+        let refused = try UserHarness(yaml)
+        refused.peers[0].acceptHandshake(status: 403)
+        refused.embedded.run()
+        refused.embedded.advance(by: Nanoseconds.milliseconds(500))
+        let r = refused.interval()
+        #expect(r.counter("connections.refused_as_expected") == 1 && r.counter("errors.handshake_status") == 0)
+        #expect(refused.peers.count == 1 && refused.driver.users.count == 1)      // not replaced: the script goes on
+        #expect(r.counter("connections.due_ms") == r.counter("connections.held_ms"))   // and owes no connection
+
+        let accepted = try UserHarness(yaml)
+        accepted.acceptAll()
+        let a = accepted.interval()
+        #expect(a.counter("errors.handshake_accepted") == 1 && a.counter("connections.refused_as_expected") == 0)
+        _ = accepted.frames(accepted.peers[0])
+        #expect(accepted.closes == 1)
+
+        let other = try UserHarness(yaml)
+        other.peers[0].acceptHandshake(status: 500)
+        other.embedded.run()
+        let o = other.interval()
+        #expect(o.counter("errors.handshake_status.500") == 1 && o.counter("connections.refused_as_expected") == 0)
+    }
+
     @Test("a user whose script reconnects is not owed a connection from its reconnect step until the new one opens")
     func scriptedReconnectExcused() throws {
         let h = try UserHarness("""

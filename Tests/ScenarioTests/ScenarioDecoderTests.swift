@@ -121,6 +121,10 @@ struct ScenarioDecoderTests {
         ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - connect\n  - connect\n", 6, 5, "already connected"),
         ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - loop:\n      - connect\n", 5, 5, "connects and never closes"),
         ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - connect\n  - barrier: { name: b, release: most }\n", 6, 34, "percentage"),
+        // Connects expected to be refused.
+        ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - connect: { expect_status: 101 }\n", 5, 31, "101 is the upgrade itself"),
+        ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - connect: { expect: maybe }\n", 5, 24, "connect's expect is \"refused\""),
+        ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - connect: { expect: refused }\n  - send: x\n", 6, 5, "send before connect"),
         // Templates.
         ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - connect\n  - send: '{{sq}}'\n", 6, 11, "unknown placeholder {{sq}} (did you mean {{seq}}?)"),
         ("target: ws://h/\nphases:\n  - { duration: 1s, connections: 1 }\nsteps:\n  - connect\n  - send: '{{user.token}}'\n", 6, 11, "needs a feeder"),
