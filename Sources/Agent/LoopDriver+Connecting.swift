@@ -95,7 +95,7 @@ extension LoopDriver {
     }
 
     /// `user`'s think time: its group's, or the current phase's.
-    func thinkTime(for user: VirtualUser) -> Int64? { groupThinks[Int(user.group)] ?? scenario.phases[currentPhase].think }
+    func thinkTime(for user: VirtualUser) -> Delay? { groupThinks[Int(user.group)] ?? scenario.phases[currentPhase].think }
 
     /// Counts one receiver's order fingerprint as `delivery.order.HEX` (receivers that saw the
     /// same order share a counter, across loops and agents).

@@ -34,9 +34,11 @@ final class LoopDriver: TimerTarget {
     let groupNames: [String]
     let groupFeeders: [Feeder?]
     let groupSendIntervals: [Int64?]
-    let groupThinks: [Int64?]
+    let groupThinks: [Delay?]
     /// True when captures set per-user variables (templates may read them).
     let hasVariables: Bool
+    /// Open-model sends spaced as a Poisson process (`options.arrivals: poisson`).
+    let poissonArrivals: Bool
     private var members: [[VirtualUser]]
     private var groupCompleted: [Int]
     private var groupCreated: [Int]
@@ -126,6 +128,7 @@ final class LoopDriver: TimerTarget {
         groupSendIntervals = groups.map { g in g.rate.map { Int64(1e9 / $0) } }
         groupThinks = groups.map(\.think)
         hasVariables = !scenario.variables.isEmpty
+        poissonArrivals = scenario.options.arrivals == .poisson
         members = groups.map { _ in [] }
         groupCompleted = groups.map { _ in 0 }
         groupCreated = groups.map { _ in 0 }

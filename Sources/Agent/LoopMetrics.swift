@@ -19,7 +19,7 @@ final class LoopMetrics {
         case tlsHandshakes, tlsResumed, errorTLSVerify, errorTLSHandshake, errorTLSTimeout, errorTLSClosed
         case compressionConnections, compressionMessageBytesSent, compressionWireBytesSent
         case compressionMessageBytesReceived, compressionWireBytesReceived
-        case handlersMatched, handlersReplies, refusedAsExpected, errorHandshakeAccepted
+        case handlersMatched, handlersReplies, refusedAsExpected, errorHandshakeAccepted, pingsSent, errorPongTimeout
 
         var name: String {
             switch self {
@@ -63,6 +63,8 @@ final class LoopMetrics {
             case .handlersMatched: return "handlers.matched"
             case .handlersReplies: return "handlers.replies"
             case .refusedAsExpected: return "connections.refused_as_expected"
+            case .pingsSent: return "pings.sent"
+            case .errorPongTimeout: return "errors.pong_timeout"
             case .errorHandshakeAccepted: return "errors.handshake_accepted"
             case .compressionConnections: return "compression.connections"
             case .compressionMessageBytesSent: return "compression.message_bytes_sent"

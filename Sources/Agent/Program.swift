@@ -68,7 +68,7 @@ struct Program {
         case send(Unmanaged<Send>)
         case expect(Unmanaged<Expect>)
         case expectNone(ExpectNoneStep)
-        case sleep(Int64)
+        case sleep(Delay)
         case barrier(id: Int, BarrierStep)
         /// Entering a loop: reset its counter (slot) and go on.
         case loopStart(slot: Int)
@@ -76,6 +76,8 @@ struct Program {
         case loopEnd(slot: Int, count: Int?, bodyStart: Int)
         case close
         case reconnect
+        /// Ping, and wait for the pong (its round trip into recorder `measure`).
+        case ping(within: Int64, measure: Int?)
         case end
     }
 
@@ -150,6 +152,7 @@ struct Program {
                     openLoops.removeLast()
                 case .close: add(.close, step.line)
                 case .reconnect: add(.reconnect, step.line)
+                case let .ping(p): add(.ping(within: p.within, measure: measureIndex(p.measure)), step.line)
                 }
                 // An expect right after a send (possibly after other expects) measures from it.
                 switch step.kind {

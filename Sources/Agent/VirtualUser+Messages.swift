@@ -20,7 +20,7 @@ extension VirtualUser {
                     return false
                 }
                 origin = nextSendAt           // latency counts from the schedule, not from now
-                nextSendAt += interval
+                nextSendAt += driver.poissonArrivals ? Delay.exponential(mean: interval).sample(nextRandom()) : interval
             } else {
                 if t < nextSendAt {
                     state = .pacing
@@ -47,6 +47,17 @@ extension VirtualUser {
             driver.metrics.add(.errorSendFailed)
         }
         return true
+    }
+
+    /// The pong of the user's `ping` step: its round trip is recorded and the script goes on.
+    /// (Pongs nobody waits for, such as replies to old pings, are ignored.)
+    func webSocket(_ connection: WebSocketConnection, didReceivePong payload: UnsafeRawBufferPointer) {
+        guard state == .awaitingPong, case let .ping(_, measure) = driver.program.code[pc] else { return }
+        let t = now
+        if let measure { driver.metrics.measures[measure].record((t - lastSendOrigin) / 1000) }
+        state = .running
+        pc += 1
+        advance(at: t)
     }
 
     func webSocket(_ connection: WebSocketConnection, didReceive payload: UnsafeRawBufferPointer, opcode: Opcode) {

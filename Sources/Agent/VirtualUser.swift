@@ -9,6 +9,8 @@ import WebSocket
 final class VirtualUser: WebSocketDelegate, TimerTarget {
     enum State: UInt8 {
         case idle, connecting, running, sleeping, pacing, expecting, expectingNone, atBarrier, closing, reconnecting, yielded, ended
+        /// A ping is out; waiting for its pong.
+        case awaitingPong
         /// The run is draining: connected, receiving, starting nothing new.
         case parked
         /// Waiting for one of the loop's connect slots (`max_connecting` handshakes in flight).
@@ -241,8 +243,27 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
                 waitDeadline = t + step.duration
                 schedule(at: waitDeadline)
                 return
-            case let .sleep(duration):
+            case let .ping(within, _):
+                guard let connection, connection.phase == .open else {
+                    driver.metrics.add(.errorSendFailed)
+                    pc += 1
+                    continue
+                }
+                var stamp = t
+                let sent = withUnsafeBytes(of: &stamp) { connection.send(.ping, $0) }
+                guard sent else {
+                    driver.metrics.add(.errorSendFailed)
+                    pc += 1
+                    continue
+                }
+                driver.metrics.add(.pingsSent)
+                lastSendOrigin = t
+                waitDeadline = t + within
+                state = .awaitingPong
+                return
+            case let .sleep(delay):
                 pc += 1
+                let duration = delay.sample(nextRandom())
                 if duration >= Self.sweptSleep {
                     // Long sleeps end on the driver's sweep (within 50 ms): no timer per user.
                     state = .sleeping
@@ -271,11 +292,14 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
                 driver.metrics.add(.iterations)
                 if count == nil || more.loopCounters[slot] < Int64(count!) {
                     pc = bodyStart
-                    if !driver.isOpenModel, let think = driver.thinkTime(for: self), think > 0 {
-                        state = .sleeping
-                        waitDeadline = 0
-                        schedule(at: t + think)
-                        return
+                    if !driver.isOpenModel, let delay = driver.thinkTime(for: self) {
+                        let think = delay.sample(nextRandom())
+                        if think > 0 {
+                            state = .sleeping
+                            waitDeadline = 0
+                            schedule(at: t + think)
+                            return
+                        }
                     }
                 } else {
                     pc += 1
@@ -362,6 +386,11 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
             extras.pending.removeLast(extras.pending.count - kept)
         }
         switch state {
+        case .awaitingPong where waitDeadline <= now:
+            driver.metrics.add(.errorPongTimeout)
+            state = .running
+            pc += 1
+            advance()
         case .expecting where waitDeadline <= now:
             driver.metrics.add(.errorExpectTimeout)
             state = .running

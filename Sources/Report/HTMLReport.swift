@@ -363,6 +363,7 @@ public enum HTMLReport {
             "errors.barrier_timeout": "a barrier released before every user arrived",
             "errors.capture": "a capture found no value in the message its expect matched",
             "errors.handshake_accepted": "the target accepted a connection the scenario expected it to refuse",
+            "errors.pong_timeout": "a ping's pong did not arrive in time",
             "errors.tls.verify_failed": "the target's certificate did not verify",
             "errors.tls.handshake": "the TLS handshake failed (no shared version or cipher, a fatal alert, not TLS)",
             "errors.tls.timeout": "the TLS handshake did not complete within the connect timeout",

@@ -12,6 +12,9 @@ public struct PhaseDelivery: Sendable, Equatable {
     /// Open model only.
     public var plannedMessages: Double?
     public var sentMessages: Int64?
+    /// Sends spaced as a Poisson process: their count varies by about its square root, so
+    /// three standard deviations more slack before the phase is short.
+    public var poissonArrivals = false
 
     /// The share of the planned connection time not held (0 when at or above the plan).
     public var connectionShortfall: Double { Self.shortfall(planned: plannedConnectionSeconds, delivered: heldConnectionSeconds) }
@@ -21,7 +24,8 @@ public struct PhaseDelivery: Sendable, Equatable {
     public var messageShortfall: Double? {
         guard let plannedMessages, let sentMessages else { return nil }
         let connections = seconds.isEmpty ? 0 : plannedConnectionSeconds / Double(seconds.count)
-        return Self.shortfall(planned: plannedMessages, delivered: Double(sentMessages) + connections.squareRoot() + 1)
+        let chance = poissonArrivals ? 3 * plannedMessages.squareRoot() : 0
+        return Self.shortfall(planned: plannedMessages, delivered: Double(sentMessages) + connections.squareRoot() + 1 + chance)
     }
 
     /// The larger of the two shortfalls.
@@ -94,8 +98,10 @@ public enum LoadDelivery {
                 }
                 sent = totals.counter("messages.sent")
             }
-            out.append(PhaseDelivery(phase: phase.name, seconds: window, plannedConnectionSeconds: planned,
-                                     heldConnectionSeconds: held, plannedMessages: plannedMessages, sentMessages: sent))
+            var delivery = PhaseDelivery(phase: phase.name, seconds: window, plannedConnectionSeconds: planned,
+                                         heldConnectionSeconds: held, plannedMessages: plannedMessages, sentMessages: sent)
+            delivery.poissonArrivals = scenario.options.arrivals == .poisson
+            out.append(delivery)
         }
         return out
     }

@@ -16,6 +16,7 @@ public enum MetricCatalog {
         "compression.message_bytes_received", "compression.wire_bytes_received",
         "errors.tls.verify_failed", "errors.tls.handshake", "errors.tls.timeout", "errors.tls.closed",
         "handlers.matched", "handlers.replies", "connections.refused_as_expected", "errors.handshake_accepted",
+        "pings.sent", "errors.pong_timeout",
     ]
 
     /// Counters broken down further at run time ("errors.handshake_status.503").

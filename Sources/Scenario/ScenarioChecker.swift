@@ -69,6 +69,8 @@ struct ScenarioChecker {
                 }
             case .expectNone:
                 if !connected { throw fail(step, "expect_none before connect") }
+            case .ping:
+                if !connected { throw fail(step, "ping before connect; add \"- connect\" before it") }
             case .sleep, .barrier:
                 break
             case let .loop(l):

@@ -39,7 +39,7 @@ extension ScenarioDecoder {
                 guard model == .open else { throw error(r, "rate paces sends in the open model; with model: closed each user sends after the reply (use think for pauses)") }
                 rate = v
             }
-            let think = try m["think"].map { (e) throws(ScenarioError) in try duration(e.value, what: "think", allowZero: true) }
+            let think = try m["think"].map { (e) throws(ScenarioError) in try delay(e.value, what: "think") }
             var group = UserGroup(name: name, share: share, steps: steps, feeder: feeder, rate: rate, think: think, line: item.line)
             group.handlers = try m["on"].map { (e) throws(ScenarioError) in try messageHandlers(e.value, columns: (feeder ?? scenarioFeeder)?.columns) } ?? []
             groups.append(group)

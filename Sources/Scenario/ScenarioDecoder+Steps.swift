@@ -1,6 +1,6 @@
 /// Decoding the script: steps, matchers, metric names and thresholds.
 extension ScenarioDecoder {
-    static let stepKeywords = ["connect", "send", "expect", "expect_none", "sleep", "barrier", "loop", "close", "reconnect"]
+    static let stepKeywords = ["connect", "send", "expect", "expect_none", "sleep", "barrier", "loop", "close", "reconnect", "ping"]
 
     func stepList(_ node: YAMLNode, columns: [String]?, depth: Int) throws(ScenarioError) -> [Step] {
         guard depth < 8 else { throw error(node, "loops nested more than 8 deep") }
@@ -88,7 +88,7 @@ extension ScenarioDecoder {
             guard let f = m["for"] else { throw error(a, "expect_none needs \"for: DURATION\" (how long nothing matching may arrive)") }
             return located(.expectNone(ExpectNoneStep(matcher: try matcher(m, columns: columns), duration: try duration(f.value, what: "for"))))
         case "sleep":
-            return located(.sleep(try duration(try need("a duration, e.g. sleep: 500ms"), what: "the sleep", allowZero: true)))
+            return located(.sleep(try delay(try need("a duration, e.g. sleep: 500ms (or 1s..3s, exp(2s))"), what: "the sleep")))
         case "barrier":
             let a = try need("a name, e.g. barrier: all-joined")
             if case .mapping = a.value {
@@ -125,6 +125,13 @@ extension ScenarioDecoder {
         case "close":
             if let argument, argument.value != .null { throw error(argument, "close takes no arguments") }
             return located(.close)
+        case "ping":
+            guard let argument, argument.value != .null else { return located(.ping(PingStep())) }
+            let m = try mapping(argument, allowed: ["within", "measure"], what: "ping")
+            var ping = PingStep()
+            if let w = m["within"] { ping.within = try duration(w.value, what: "within") }
+            if let n = m["measure"] { ping.measure = try metricName(n.value) }
+            return located(.ping(ping))
         case "reconnect":
             if let argument, argument.value != .null { throw error(argument, "reconnect takes no arguments") }
             return located(.reconnect)

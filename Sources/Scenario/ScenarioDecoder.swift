@@ -65,6 +65,15 @@ struct ScenarioDecoder {
         return d
     }
 
+    /// A pause: a duration, `A..B` (uniform) or `exp(MEAN)` (exponential).
+    func delay(_ node: YAMLNode, what: String) throws(ScenarioError) -> Delay {
+        let s = try text(node, what: what)
+        guard let d = Delay.parse(s) else {
+            throw error(node, "expected \(what) as a duration (500ms), a uniform range (1s..3s) or an exponential mean (exp(2s)), found \"\(s)\"")
+        }
+        return d
+    }
+
     func bool(_ node: YAMLNode, what: String) throws(ScenarioError) -> Bool {
         let s = try text(node, what: what)
         switch s {
@@ -217,7 +226,15 @@ struct ScenarioDecoder {
         if let e = top["options"] {
             let m = try mapping(e.value, allowed: ["connect_timeout", "max_connecting", "close_timeout", "on_agent_loss",
                                                    "max_message_size", "local_addresses", "drain", "max_shortfall",
-                                                   "generator_limited"], what: "options")
+                                                   "generator_limited", "arrivals"], what: "options")
+            if let x = m["arrivals"] {
+                let t = try text(x.value, what: "arrivals")
+                guard let a = Arrivals(rawValue: t) else {
+                    throw error(x.value, "arrivals is uniform (sends evenly spaced at the rate) or poisson (exponential gaps with the rate's mean), found \"\(t)\"")
+                }
+                guard model == .open else { throw error(x, "arrivals spaces the open model's scheduled sends; this scenario is closed") }
+                options.arrivals = a
+            }
             if let x = m["drain"] { options.drain = try duration(x.value, what: "drain", allowZero: true) }
             if let x = m["max_shortfall"] {
                 let t = try text(x.value, what: "max_shortfall")
@@ -387,7 +404,7 @@ struct ScenarioDecoder {
             }
             rate = .total(v)
         }
-        let think = try m["think"].map { (e) throws(ScenarioError) in try duration(e.value, what: "think", allowZero: true) }
+        let think = try m["think"].map { (e) throws(ScenarioError) in try delay(e.value, what: "think") }
         return Phase(name: name, duration: try duration(d.value, what: "the phase duration"), connections: connections,
                      rate: rate, think: think, line: node.line)
     }

@@ -78,7 +78,7 @@ extension Scenario {
                 case .total: break
                 }
             }
-            if let think = phase.think { line += " think \(Units.describe(nanoseconds: think))" }
+            if let think = phase.think { line += " think \(think)" }
             out += line + "\n"
             start += phase.duration
         }
@@ -91,7 +91,7 @@ extension Scenario {
                 case let .expect(e):
                     out += "\(indent)expect within \(Units.describe(nanoseconds: e.within))\(e.measure.map { ", measured as \($0)" } ?? "")\(e.strict ? ", strict" : "")\n"
                 case let .expectNone(e): out += "\(indent)expect nothing matching for \(Units.describe(nanoseconds: e.duration))\n"
-                case let .sleep(d): out += "\(indent)sleep \(Units.describe(nanoseconds: d))\n"
+                case let .sleep(d): out += "\(indent)sleep \(d)\n"
                 case let .barrier(b):
                     out += "\(indent)barrier \(b.name) (release at \(b.fraction == 1 ? "all" : "\(Int(b.fraction * 100))%"), timeout \(Units.describe(nanoseconds: b.timeout)))\n"
                 case let .loop(l):
@@ -99,10 +99,21 @@ extension Scenario {
                     describe(l.steps, indent: indent + "  ")
                 case .close: out += "\(indent)close\n"
                 case .reconnect: out += "\(indent)reconnect\n"
+                case let .ping(p): out += "\(indent)ping within \(Units.describe(nanoseconds: p.within)), measured as \(p.measure)\n"
                 }
             }
         }
-        describe(steps, indent: "    ")
+        if declaredGroups.isEmpty {
+            describe(steps, indent: "    ")
+        } else {
+            for g in declaredGroups {
+                switch g.share {
+                case let .count(n): out += "  group \(g.name): \(n) users\n"
+                case let .weight(w): out += "  group \(g.name): weight \(w) of the rest\n"
+                }
+                describe(g.steps, indent: "    ")
+            }
+        }
         if !thresholds.isEmpty {
             out += "  thresholds:\n"
             for t in thresholds {

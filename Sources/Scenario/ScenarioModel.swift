@@ -103,11 +103,11 @@ public struct Phase: Sendable, Equatable {
     public var connections: ConnectionTarget
     /// How fast each connection's `send` steps go, if paced.
     public var rate: MessageRate?
-    /// Pause after each iteration of a loop (closed model), in nanoseconds.
-    public var think: Int64?
+    /// Pause after each iteration of a loop (closed model).
+    public var think: Delay?
     public var line: Int
 
-    public init(name: String, duration: Int64, connections: ConnectionTarget, rate: MessageRate? = nil, think: Int64? = nil, line: Int = 0) {
+    public init(name: String, duration: Int64, connections: ConnectionTarget, rate: MessageRate? = nil, think: Delay? = nil, line: Int = 0) {
         self.name = name
         self.duration = duration
         self.connections = connections
@@ -167,6 +167,7 @@ public struct Step: Sendable {
             for step in steps {
                 switch step.kind {
                 case let .expect(e): if let m = e.measure, !names.contains(m) { names.append(m) }
+                case let .ping(p): if !names.contains(p.measure) { names.append(p.measure) }
                 case let .loop(l): visit(l.steps)
                 default: break
                 }
@@ -191,11 +192,12 @@ public struct Step: Sendable {
         case send(SendStep)
         case expect(ExpectStep)
         case expectNone(ExpectNoneStep)
-        case sleep(Int64)
+        case sleep(Delay)
         case barrier(BarrierStep)
         case loop(LoopStep)
         case close
         case reconnect
+        case ping(PingStep)
     }
 
     /// The step's keyword as written in scenario files.
@@ -210,7 +212,19 @@ public struct Step: Sendable {
         case .loop: return "loop"
         case .close: return "close"
         case .reconnect: return "reconnect"
+        case .ping: return "ping"
         }
+    }
+}
+
+/// Sends a WebSocket ping and waits for the pong, measuring the round trip.
+public struct PingStep: Sendable {
+    public var within: Int64
+    /// The histogram of pong round trips (default `ping`).
+    public var measure: String
+    public init(within: Int64 = 5_000_000_000, measure: String = "ping") {
+        self.within = within
+        self.measure = measure
     }
 }
 
@@ -366,6 +380,9 @@ public enum GeneratorLimitedPolicy: String, Sendable {
 }
 
 /// Run-wide options.
+/// How the open model spaces sends (`options.arrivals`).
+public enum Arrivals: String, Sendable, Equatable { case uniform, poisson }
+
 public struct RunOptions: Sendable, Equatable {
     /// Time allowed for TCP connect plus handshake.
     public var connectTimeout: Int64 = 10_000_000_000
@@ -385,6 +402,9 @@ public struct RunOptions: Sendable, Equatable {
     public var maxShortfall: Double = 0.01
     /// What seconds in which an agent was saturated do to the verdict.
     public var generatorLimited: GeneratorLimitedPolicy = .warn
+    /// How the open model spaces a connection's sends: evenly at its rate, or as a Poisson
+    /// process with that rate (exponential gaps: independent users' traffic).
+    public var arrivals: Arrivals = .uniform
 
     public init() {}
 }

@@ -18,12 +18,12 @@ public struct UserGroup: Sendable {
     /// Sends per second of each of its connections (open model), instead of the phase's rate.
     public var rate: Double?
     /// Pause after each loop iteration (closed model), instead of the phase's.
-    public var think: Int64?
+    public var think: Delay?
     /// The group's own `on:` handlers (after the scenario's).
     public var handlers: [MessageHandler] = []
     public var line: Int
 
-    public init(name: String, share: Share, steps: [Step], feeder: Feeder? = nil, rate: Double? = nil, think: Int64? = nil, line: Int = 0) {
+    public init(name: String, share: Share, steps: [Step], feeder: Feeder? = nil, rate: Double? = nil, think: Delay? = nil, line: Int = 0) {
         self.name = name
         self.share = share
         self.steps = steps

@@ -379,6 +379,72 @@ struct VirtualUserTests {
         #expect(o.counter("errors.handshake_status.500") == 1 && o.counter("connections.refused_as_expected") == 0)
     }
 
+    @Test("ping: the pong's round trip is measured exactly; a pong that never comes is errors.pong_timeout and the script goes on")
+    func pingStep() throws {
+        let h = try UserHarness("""
+        target: ws://127.0.0.1:9/
+        phases: [{ duration: 60s, connections: 1 }]
+        steps:
+          - connect
+          - ping: { measure: heartbeat, within: 1s }
+          - send: after-first
+          - ping: { measure: heartbeat, within: 1s }
+          - send: after-second
+          - sleep: 1h
+        """)
+        let peer = h.peers[0]
+        h.acceptAll()
+        guard let ping = peer.nextFrame() else { Issue.record("no ping"); return }
+        #expect(ping.opcode == Opcode.ping.rawValue && ping.payload.count == 8)
+        let payload = Array(ping.payload)
+        h.embedded.advance(by: Nanoseconds.microseconds(2500))
+        peer.write(RawServerPeer.frame(.pong, payload))
+        h.embedded.run()
+        #expect(h.frames(peer).first == "after-first")
+        // The second ping is never answered.
+        h.embedded.advance(by: Nanoseconds.milliseconds(1100))
+        #expect(h.frames(peer).contains("after-second"))
+        let m = h.interval()
+        #expect(m.histograms["heartbeat"]?.totalCount == 1 && m.histograms["heartbeat"]?.exactMax == 2500)
+        #expect(m.counter("pings.sent") == 2 && m.counter("errors.pong_timeout") == 1)
+    }
+
+    @Test("open model with arrivals: poisson: sends at the rate on average, with exponential gaps (not evenly spaced)")
+    func poissonArrivals() throws {
+        let h = try UserHarness("""
+        target: ws://127.0.0.1:9/
+        model: open
+        options: { arrivals: poisson }
+        phases: [{ duration: 200s, connections: 1, rate: 10/s }]
+        steps: [connect, { loop: [{ send: x }] }]
+        """)
+        let peer = h.peers[0]
+        h.acceptAll()
+        var arrivals: [Int64] = []
+        for _ in 0..<10_000 {
+            h.embedded.advance(by: Nanoseconds.milliseconds(10))
+            for _ in h.frames(peer) { arrivals.append(h.embedded.now.nanoseconds) }
+        }
+        // 100 s at 10/s: 1000 expected, a Poisson count's standard deviation is about 32.
+        #expect(abs(arrivals.count - 1000) < 130, "\(arrivals.count) sends")
+        let gaps = zip(arrivals.dropFirst(), arrivals).map { $0 - $1 }
+        let evenly = gaps.filter { abs($0 - 100_000_000) <= 10_000_000 }.count
+        #expect(Double(evenly) < 0.3 * Double(gaps.count), "\(evenly) of \(gaps.count) gaps near 100 ms")
+        #expect(gaps.contains { $0 >= 300_000_000 } && gaps.contains { $0 <= 20_000_000 })
+    }
+
+    @Test("think times drawn from a distribution: 1s..3s stays in range and varies; exp(2s) averages about 2 s")
+    func thinkDistributions() throws {
+        var random = SplitMix64(seed: 9)
+        let uniform = try #require(Delay.parse("1s..3s"))
+        let draws = (0..<2000).map { _ in uniform.sample(random.next()) }
+        #expect(draws.allSatisfy { (1_000_000_000...3_000_000_000).contains($0) } && Set(draws).count > 1000)
+        let exponential = try #require(Delay.parse("exp(2s)"))
+        let mean = Double((0..<20_000).map { _ in exponential.sample(random.next()) }.reduce(0, +)) / 20_000
+        #expect(abs(mean - 2e9) < 0.05 * 2e9, "mean \(mean)")
+        #expect(Delay.parse("500ms") == .fixed(500_000_000) && Delay.parse("3s..1s") == nil && Delay.parse("exp(x)") == nil)
+    }
+
     @Test("a user whose script reconnects is not owed a connection from its reconnect step until the new one opens")
     func scriptedReconnectExcused() throws {
         let h = try UserHarness("""

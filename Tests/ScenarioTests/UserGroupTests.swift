@@ -45,7 +45,7 @@ struct UserGroupTests {
         let s = try load(Self.room, feeders: [pubs])
         #expect(s.groups.map(\.name) == ["publishers", "viewers", "lurkers"])
         #expect(s.groups.map(\.share) == [.count(5), .weight(3), .weight(1)])
-        #expect(s.groups[0].rate == 2 && s.groups[0].feeder?.file == "pubs.csv" && s.groups[1].think == 1_000_000_000)
+        #expect(s.groups[0].rate == 2 && s.groups[0].feeder?.file == "pubs.csv" && s.groups[1].think == .fixed(1_000_000_000))
         #expect(s.steps.isEmpty && s.recordsPerGroup)
         #expect(s.measureNames == ["rtt", "first"])
         #expect(s.recordedMeasureNames == ["rtt@publishers", "first@viewers"])
