@@ -3,8 +3,9 @@
 #   apt:  python3-venv (for the reference checkers), iproute2 (network namespaces for the
 #         multi-host test, which runs as root), openssl (the wss:// namespace cluster's certificate)
 #   pip:  hdrhistogram==0.10.8 in /tmp/hdr-venv (the reference HdrHistogram, via hdr_check.py);
-#         websockets==17.4 and trustme==1.2.1 in /tmp/interop-venv (third-party TLS WebSocket
-#         peers and certificates made by a private CA, for the interoperability tests)
+#         websockets==17.4, trustme==1.2.1, python-socketio==5.11.4 and uvicorn==0.30.6 in
+#         /tmp/interop-venv (third-party TLS WebSocket peers, certificates made by a private CA,
+#         and a Socket.IO server, for the interoperability tests)
 # apt packages are installed only when missing, and only as root (CI runs as root).
 set -euo pipefail
 
@@ -34,8 +35,9 @@ if ! "$HDR_VENV/bin/python" -c 'import hdrh' >/dev/null 2>&1; then
 fi
 
 INTEROP_VENV="${VOLLEY_INTEROP_VENV:-/tmp/interop-venv}"
-if ! "$INTEROP_VENV/bin/python" -c 'import websockets, trustme' >/dev/null 2>&1; then
-  echo "setup-test-deps: creating $INTEROP_VENV with websockets==17.4 trustme==1.2.1"
+if ! "$INTEROP_VENV/bin/python" -c 'import websockets, trustme, socketio, uvicorn' >/dev/null 2>&1; then
+  echo "setup-test-deps: creating $INTEROP_VENV with websockets, trustme, python-socketio, uvicorn"
   python3 -m venv "$INTEROP_VENV"
-  "$INTEROP_VENV/bin/pip" install -q --disable-pip-version-check websockets==17.4 trustme==1.2.1
+  "$INTEROP_VENV/bin/pip" install -q --disable-pip-version-check websockets==17.4 trustme==1.2.1 \
+    python-socketio==5.11.4 uvicorn==0.30.6
 fi

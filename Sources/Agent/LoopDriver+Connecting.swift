@@ -114,14 +114,20 @@ extension LoopDriver {
     /// Wall-clock nanoseconds on the coordinator's clock: comparable across agents.
     func wallNanos() -> Int64 { clock.wallNanoseconds() + engine.clockOffset }
 
+    /// Where a tracked message's fields are (`delivery.envelope`).
+    @inline(__always)
+    func trackedData(_ message: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        socketIOEnvelope ? SocketIOPacket.eventData(message) : message
+    }
+
     func integerField(_ name: String, in payload: UnsafeRawBufferPointer) -> Int64? {
         var key = name
         return key.withUTF8 { JSONScanner.integer(UnsafeRawBufferPointer($0), in: payload) }
     }
 
     /// The sender (hashed) and sequence number of a tracked message, if it carries both.
-    func deliveryKey(_ payload: UnsafeRawBufferPointer) -> (UInt64, Int64)? {
-        guard let senderField, let sequenceField else { return nil }
+    func deliveryKey(_ message: UnsafeRawBufferPointer) -> (UInt64, Int64)? {
+        guard let senderField, let sequenceField, let payload = trackedData(message) else { return nil }
         guard let sender = senderField.withUnsafeBytes({ JSONScanner.field($0, in: payload) }),
               let sequence = sequenceField.withUnsafeBytes({ JSONScanner.integer($0, in: payload) }) else { return nil }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325

@@ -39,6 +39,8 @@ final class LoopDriver: TimerTarget {
     let hasVariables: Bool
     /// Open-model sends spaced as a Poisson process (`options.arrivals: poisson`).
     let poissonArrivals: Bool
+    /// Tracked messages are Socket.IO event packets (`delivery.envelope: socketio`).
+    let socketIOEnvelope: Bool
     private var members: [[VirtualUser]]
     private var groupCompleted: [Int]
     private var groupCreated: [Int]
@@ -129,6 +131,7 @@ final class LoopDriver: TimerTarget {
         groupThinks = groups.map(\.think)
         hasVariables = !scenario.variables.isEmpty
         poissonArrivals = scenario.options.arrivals == .poisson
+        socketIOEnvelope = scenario.delivery?.envelope == .socketio
         members = groups.map { _ in [] }
         groupCompleted = groups.map { _ in 0 }
         groupCreated = groups.map { _ in 0 }

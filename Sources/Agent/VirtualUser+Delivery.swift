@@ -20,7 +20,8 @@ extension VirtualUser {
         case .duplicate: driver.metrics.add(.deliveryDuplicated)
         case .invalid: break
         }
-        if let latency = driver.deliveryLatency[Int(group)], let field = driver.sentAtField, let sent = driver.integerField(field, in: payload) {
+        if let latency = driver.deliveryLatency[Int(group)], let field = driver.sentAtField, let data = driver.trackedData(payload),
+           let sent = driver.integerField(field, in: data) {
             driver.metrics.measures[latency].record(driver.wallMicros() - sent)
         }
     }

@@ -205,7 +205,7 @@ struct ScenarioDecoder {
 
         var delivery: DeliveryTracking?
         if let e = top["delivery"] {
-            let m = try mapping(e.value, allowed: ["sender", "sequence", "sent_at", "metric", "order", "group", "includes_sender", "settle"],
+            let m = try mapping(e.value, allowed: ["sender", "sequence", "sent_at", "metric", "order", "group", "includes_sender", "settle", "envelope"],
                                 what: "delivery")
             guard let sender = m["sender"], let sequence = m["sequence"] else {
                 throw error(e.value, "delivery needs \"sender: FIELD\" and \"sequence: FIELD\" (top-level JSON fields of received messages)")
@@ -220,6 +220,13 @@ struct ScenarioDecoder {
             delivery?.group = try m["group"].map { (x) throws(ScenarioError) in try template(x.value, what: "the delivery group", columns: columns) }
             if let x = m["includes_sender"] { delivery?.includesSender = try bool(x.value, what: "includes_sender") }
             if let x = m["settle"] { delivery?.settle = try duration(x.value, what: "settle", allowZero: true) }
+            if let x = m["envelope"] {
+                let t = try text(x.value, what: "envelope")
+                guard let envelope = DeliveryEnvelope(rawValue: t) else {
+                    throw error(x.value, "envelope is json (the message is the object) or socketio (the data of a 42[\"event\",{…}] packet), found \"\(t)\"")
+                }
+                delivery?.envelope = envelope
+            }
         }
 
         var options = RunOptions()

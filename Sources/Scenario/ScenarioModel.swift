@@ -337,6 +337,9 @@ public struct ThresholdSource: Sendable, Equatable {
 }
 
 /// Per-sender sequence tracking of received messages (broadcast completeness and one-way latency).
+/// How tracked messages wrap their fields (`delivery.envelope`).
+public enum DeliveryEnvelope: String, Sendable, Equatable { case json, socketio }
+
 public struct DeliveryTracking: Sendable, Equatable {
     /// Top-level JSON field naming the sender.
     public var senderField: String
@@ -357,11 +360,14 @@ public struct DeliveryTracking: Sendable, Equatable {
     /// Messages sent in this last stretch before a receiver leaves mid-run are not expected of
     /// it (they may still be in flight); at the end of the run the drain takes care of them.
     public var settle: Int64 = 1_000_000_000
+    /// Where the tracked fields are: the message itself (a JSON object), or the data of a
+    /// Socket.IO event packet (`42["event",{…}]`).
+    public var envelope: DeliveryEnvelope = .json
 
     public static func == (a: DeliveryTracking, b: DeliveryTracking) -> Bool {
         a.senderField == b.senderField && a.sequenceField == b.sequenceField && a.sentAtField == b.sentAtField
             && a.latencyMetric == b.latencyMetric && a.order == b.order && a.group?.source == b.group?.source
-            && a.includesSender == b.includesSender && a.settle == b.settle
+            && a.includesSender == b.includesSender && a.settle == b.settle && a.envelope == b.envelope
     }
 }
 

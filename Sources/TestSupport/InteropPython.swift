@@ -63,3 +63,55 @@ public final class InteropServer {
         }
     }
 }
+
+/// The python-socketio chat server of `scripts/interop/socketio_chat.py` on a free loopback
+/// port, until deinit; `counts` reads what it has seen so far.
+public final class SocketIOServer: @unchecked Sendable {
+    // @unchecked: `output` is guarded by `lock`; the reader thread only appends.
+    public let port: UInt16
+    let process: Process
+    private let lock = NSLock()
+    private var output = ""
+
+    public init(pingInterval: Double = 1) throws {
+        port = VolleyProcess.freePort()
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: InteropPython.path)
+        process.arguments = [Repository.root + "/scripts/interop/socketio_chat.py", "\(port)", "\(pingInterval)"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let handle = pipe.fileHandleForReading
+        Thread.detachNewThread { [self] in
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { return }
+                lock.withLock { output += String(decoding: data, as: UTF8.self) }
+            }
+        }
+        let deadline = Date().addingTimeInterval(20)
+        while !lock.withLock({ output.contains("ready") }) {
+            guard Date() < deadline, process.isRunning else { throw HTTPGet.Failure(description: "the python-socketio server did not start") }
+            usleep(50_000)
+        }
+    }
+
+    /// The server's latest counts: connects, disconnects, messages received.
+    public var counts: (connects: Int, disconnects: Int, messages: Int)? {
+        guard let line = lock.withLock({ output }).split(separator: "\n").last(where: { $0.hasPrefix("stats ") }) else { return nil }
+        var values: [String: Int] = [:]
+        for field in line.dropFirst(6).split(separator: " ") {
+            let kv = field.split(separator: "=")
+            if kv.count == 2 { values[String(kv[0])] = Int(kv[1]) }
+        }
+        return (values["connects"] ?? -1, values["disconnects"] ?? -1, values["messages"] ?? -1)
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)     // SIGTERM is blocked in the test's children
+            process.waitUntilExit()
+        }
+    }
+}

@@ -64,3 +64,22 @@ struct CaptureTests {
         }
     }
 }
+
+@Suite("Socket.IO packets")
+struct SocketIOPacketTests {
+    @Test("an event packet's data is found with or without a namespace and an ack id; other packets have none", arguments: [
+        (#"42["message",{"from":"a","seq":3}]"#, #"{"from":"a","seq":3}"#),
+        (#"4217["message",{"seq":1}]"#, #"{"seq":1}"#),
+        (#"42/chat,5["say",{"seq":2}]"#, #"{"seq":2}"#),
+        (#"42["we\"ird", {"seq":4} ]"#, #"{"seq":4} "#),
+        (#"42["ping"]"#, nil),
+        (#"43["message",{"seq":1}]"#, nil),
+        ("2", nil),
+        (#"0{"sid":"x"}"#, nil),
+        (#"42["x","#, nil),
+    ] as [(String, String?)])
+    func eventData(packet: String, data: String?) {
+        let found = Array(packet.utf8).withUnsafeBytes { SocketIOPacket.eventData($0).map { String(decoding: $0, as: UTF8.self) } }
+        #expect(found == data)
+    }
+}
