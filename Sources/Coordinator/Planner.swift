@@ -49,6 +49,13 @@ public enum Planner {
         for (p, phase) in scenario.phases.enumerated() {
             let parts = slices.enumerated().map { i, s in "\(names[i]) \(s.phases[p].connections)" }
             out += "  \(phase.name.padded(14)) \(phase.connections.description.padded(12)) = \(parts.joined(separator: " + "))\n"
+            guard !scenario.declaredGroups.isEmpty else { continue }
+            // Each group's own split (every group's total is exact).
+            for (g, group) in scenario.groups.enumerated() {
+                let total = ConnectionTarget(from: slices.reduce(0) { $0 + $1.phases[p].groups[g].from }, to: slices.reduce(0) { $0 + $1.phases[p].groups[g].to })
+                let shares = slices.enumerated().map { i, s in "\(names[i]) \(s.phases[p].groups[g])" }
+                out += "    \(group.name.padded(12)) \(total.description.padded(12)) = \(shares.joined(separator: " + "))\n"
+            }
         }
         return out
     }
