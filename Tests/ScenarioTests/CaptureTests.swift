@@ -55,13 +55,7 @@ struct CaptureTests {
         (base + "on:\n  - { equals: '2', reply: '{{vars.nope}}' }\n", 7, 27, "is not set by any capture"),
     ])
     func locatedErrors(text: String, line: Int, column: Int, message: String) {
-        do {
-            _ = try load(text)
-            Issue.record("expected an error for:\n\(text)")
-        } catch {
-            #expect(error.line == line && error.column == column, "\(error)")
-            #expect(error.message.contains(message), "\(error)")
-        }
+        expectLocatedError(text, line: line, column: column, message: message) { (t) throws(ScenarioError) in try load(t) }
     }
 }
 

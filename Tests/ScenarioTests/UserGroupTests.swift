@@ -88,12 +88,6 @@ struct UserGroupTests {
         (base + "steps: [connect, { send: x }, { expect: { contains: x, measure: rtt } }]\nthresholds:\n  - p99(rtt@a) < 1s\n", 6, 9, "only when the scenario has two or more groups"),
     ])
     func locatedErrors(text: String, line: Int, column: Int, message: String) {
-        do {
-            _ = try load(text)
-            Issue.record("expected an error for:\n\(text)")
-        } catch {
-            #expect(error.line == line && error.column == column, "\(error)")
-            #expect(error.message.contains(message), "\(error)")
-        }
+        expectLocatedError(text, line: line, column: column, message: message) { (t) throws(ScenarioError) in try load(t) }
     }
 }
