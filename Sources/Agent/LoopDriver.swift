@@ -71,6 +71,11 @@ final class LoopDriver: TimerTarget {
     private let maxConnecting: Int
     private var failureStreak = 0
     private var backoffUntil: Int64 = 0
+    /// When the last quick failure happened (monotonic ns).
+    private var lastFailure: Int64 = 0
+    /// A connection that fails this soon after its attempt began (refused, a broken handshake,
+    /// or closed by the server right after opening) is a failed attempt: replacing it backs off.
+    static let quickFailure = Nanoseconds.seconds(2)
     /// This loop's random state: back-off jitter.
     private var randomState: UInt64
     private var lastSweep: Int64 = 0
@@ -425,10 +430,13 @@ final class LoopDriver: TimerTarget {
 
     func userConnected(_ user: VirtualUser) {
         releaseConnectSlot()
-        failureStreak = 0
+        let now = clock.now().nanoseconds
+        // Opening is not yet success: a server may break every connection right after the
+        // handshake. The streak ends once connections open well after the last failure.
+        if now - lastFailure >= Self.quickFailure { failureStreak = 0 }
         // Keep the connect pipeline full: a finished handshake makes room for the next at once,
-        // instead of waiting for the next tick.
-        if state == .running && users.count < currentTarget && connecting < maxConnecting,
+        // instead of waiting for the next tick (unless failures are being backed off).
+        if state == .running && users.count < currentTarget && connecting < maxConnecting && now >= backoffUntil,
            let g = groups.indices.first(where: { members[$0].count < groupTargets[$0] }) {
             startUser(group: g)
         }
@@ -439,15 +447,16 @@ final class LoopDriver: TimerTarget {
         if stopping.removeValue(forKey: ObjectIdentifier(user)) == nil {
             remove(user)
         }
-        if previous == .connecting {
-            releaseConnectSlot()
-            if failed {
-                // A failed connection attempt: back off before replacing it, longer as failures
-                // repeat, with jitter so loops and agents do not retry in step.
-                failureStreak += 1
-                let ceiling = Swift.min(Nanoseconds.seconds(1), Nanoseconds.milliseconds(5) << Swift.min(failureStreak, 8))
-                backoffUntil = clock.now().nanoseconds + ceiling / 2 + Int64(nextRandom() % UInt64(ceiling / 2 + 1))
-            }
+        if previous == .connecting { releaseConnectSlot() }
+        let now = clock.now().nanoseconds
+        if failed && (previous == .connecting || now - user.connectStarted < Self.quickFailure) {
+            // A failed attempt (or a connection the server broke right away): back off before
+            // replacing it, longer as failures repeat, with jitter so loops and agents do not
+            // retry in step.
+            failureStreak += 1
+            lastFailure = now
+            let ceiling = Swift.min(Nanoseconds.seconds(1), Nanoseconds.milliseconds(5) << Swift.min(failureStreak, 8))
+            backoffUntil = now + ceiling / 2 + Int64(nextRandom() % UInt64(ceiling / 2 + 1))
         }
         if user.completedScript {
             completed += 1

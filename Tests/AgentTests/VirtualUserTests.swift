@@ -445,6 +445,28 @@ struct VirtualUserTests {
         #expect(Delay.parse("500ms") == .fixed(500_000_000) && Delay.parse("3s..1s") == nil && Delay.parse("exp(x)") == nil)
     }
 
+    @Test("a server that breaks every connection right after the handshake is backed off like refused connects")
+    func backoffAfterQuickFailures() throws {
+        let h = try UserHarness("""
+        target: ws://127.0.0.1:9/
+        phases: [{ duration: 60s, connections: 50 }]
+        steps: [connect, { sleep: 1h }]
+        """)
+        var served = 0
+        for _ in 0..<300 {                      // 3 s
+            for peer in h.peers[served...] where peer.acceptHandshake() {
+                peer.socket.shutdownWrite()      // opened, then closed by the server at once
+            }
+            served = h.peers.count
+            h.embedded.advance(by: Nanoseconds.milliseconds(10))
+        }
+        let m = h.interval()
+        #expect(m.counter("connections.opened") >= 50)
+        // Without back-off the loop replaced them every 10 ms tick: thousands in 3 s.
+        #expect(h.peers.count < 50 * 8, "\(h.peers.count) connections in 3 s")
+        #expect(m.counter("errors.closed_by_server") + m.counter("errors.connection_lost") > 0)
+    }
+
     @Test("a user whose script reconnects is not owed a connection from its reconnect step until the new one opens")
     func scriptedReconnectExcused() throws {
         let h = try UserHarness("""
