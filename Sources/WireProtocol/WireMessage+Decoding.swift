@@ -169,14 +169,23 @@ extension WireMessage {
     /// Decodes a metric set written by `encode(_:into:)`, without building dense histograms.
     public static func decodeMetrics(_ r: inout ByteReader) throws -> CompactMetricSet {
         var set = CompactMetricSet()
+        func name() throws -> String {
+            let n = try r.readLengthPrefixedString(limit: maximumNameLength)
+            guard !n.isEmpty else { throw WireError("a metric without a name") }
+            return n
+        }
         let counters = try r.readVarInt(limit: maximumEntries, field: "counter count")
-        for _ in 0..<counters { set.counters[try r.readLengthPrefixedString(limit: maximumNameLength)] = try r.readVarInt() }
+        for _ in 0..<counters {
+            let (key, value) = (try name(), try r.readVarInt())
+            // A zero counter is no counter (the encoder leaves them out): one form for one set.
+            if value != 0 { set.counters[key] = value }
+        }
         let gauges = try r.readVarInt(limit: maximumEntries, field: "gauge count")
-        for _ in 0..<gauges { set.gauges[try r.readLengthPrefixedString(limit: maximumNameLength)] = try r.readVarInt() }
+        for _ in 0..<gauges { set.gauges[try name()] = try r.readVarInt() }
         let histograms = try r.readVarInt(limit: 256, field: "histogram count")
         for _ in 0..<histograms {
-            let name = try r.readLengthPrefixedString(limit: maximumNameLength)
-            set.histograms[name] = try CompactHistogram(sparseFrom: &r)
+            let key = try name()
+            set.histograms[key] = try CompactHistogram(sparseFrom: &r)
         }
         return set
     }

@@ -36,7 +36,9 @@ enum ParserFuzzing {
             } catch {
                 fatalError("a decoded \(message.name) message does not decode after encoding: \(error)")
             }
-            guard again == message else { fatalError("a \(message.name) message changed in an encode/decode round trip") }
+            guard again == message else {
+                fatalError("a \(message.name) message changed in an encode/decode round trip:\n\(message)\n\(again)")
+            }
         }
     }
 

@@ -128,6 +128,32 @@ struct WireProtocolTests {
         }
     }
 
+    @Test("found by the fuzzer: a stats message with a zero counter decodes to what it encodes to; a nameless metric is refused")
+    func zeroCountersAreCanonical() throws {
+        var w = ByteWriter(capacity: 64)
+        WireMessage.encode(CompactMetricSet(counters: ["messages.sent": 4]), into: &w)
+        // The same set written by hand with an extra zero counter.
+        var manual = ByteWriter(capacity: 64)
+        manual.writeVarUInt(2)
+        manual.writeLengthPrefixed("errors.refused")
+        manual.writeVarInt(0)
+        manual.writeLengthPrefixed("messages.sent")
+        manual.writeVarInt(4)
+        manual.writeVarUInt(0)
+        manual.writeVarUInt(0)
+        var r = ByteReader(manual.bytes)
+        let decoded = try WireMessage.decodeMetrics(&r)
+        #expect(decoded.counters == ["messages.sent": 4])
+        var again = ByteReader(w.bytes)
+        #expect(try WireMessage.decodeMetrics(&again).counters == decoded.counters)
+        // The fuzzer's input: a stats message whose only counter is nameless and zero.
+        let input = Array(Base64.decode("LgAAAA0BcgMQAAAAAAAAACUAAAAAAAAASQAAAAAA/////////x8AAAAAAAAAAAAAAAAAAAAAADgAAAAAAAAA")!)
+        var assembler = FrameAssembler(limit: 1 << 20)
+        input.withUnsafeBytes { assembler.append($0) }
+        let payload = try #require(try assembler.next())
+        #expect(throws: (any Error).self) { try WireMessage.decode(payload) }
+    }
+
     @Test("random bytes and corrupted messages never crash the decoder")
     func randomBytes() {
         var rng = SplitMix64(seed: 12)
