@@ -48,7 +48,7 @@ extension LoopDriver {
         context.iteration = user.iteration
         let g = Int(user.group)
         if let feeder = groupFeeders[g] {
-            context.row = feeder.row(for: Int(user.numberInGroup))
+            context.row = feeder.row(for: Int(user.numberInGroup(groups: groups.count)))
         } else {
             context.row = scenario.feeder?.row(for: Int(user.number))
         }

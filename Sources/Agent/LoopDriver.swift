@@ -41,6 +41,7 @@ final class LoopDriver: TimerTarget {
     let poissonArrivals: Bool
     /// Tracked messages are Socket.IO event packets (`delivery.envelope: socketio`).
     let socketIOEnvelope: Bool
+    /// Per group, its users (with one group, `users` serves: no second list of pointers).
     private var members: [[VirtualUser]]
     private var groupCompleted: [Int]
     private var groupCreated: [Int]
@@ -249,9 +250,9 @@ final class LoopDriver: TimerTarget {
         var sharing = CoreSharing(start: now)
         // Groups in order: fixed-count groups (listed first by habit) fill before the rest.
         for g in groups.indices {
-            let have = members[g].count, want = groupTargets[g]
+            let have = memberCount(g), want = groupTargets[g]
             if have > want {
-                for _ in 0..<Swift.min(have - want, Self.stopSlice) { stopUser(members[g][members[g].count - 1]) }
+                for _ in 0..<Swift.min(have - want, Self.stopSlice) { stopUser(newestMember(g)) }
             } else if have < want && now.nanoseconds >= backoffUntil && room > 0 {
                 for _ in 0..<Swift.min(room, want - have) {
                     startUser(group: g)
@@ -321,6 +322,11 @@ final class LoopDriver: TimerTarget {
         return peak
     }
 
+    private func memberCount(_ group: Int) -> Int { groups.count == 1 ? users.count : members[group].count }
+
+    /// The group's last user in its list (the newest, unless removals reordered it).
+    private func newestMember(_ group: Int) -> VirtualUser { groups.count == 1 ? users[users.count - 1] : members[group][members[group].count - 1] }
+
     /// Starts a user of `group`. Its number within the group is unique across loops and agents;
     /// its {{vu}} number interleaves the groups' numbers, so it is unique across the run (and,
     /// with one group, the same as without groups).
@@ -330,11 +336,12 @@ final class LoopDriver: TimerTarget {
         let inGroup = slice.globalUserNumber(local: local)
         let user = VirtualUser(driver: self, number: Int64(inGroup * groups.count + group), seed: seed)
         user.group = Int32(group)
-        user.numberInGroup = Int64(inGroup)
         user.position = users.count
         users.append(user)
-        user.groupPosition = Int32(members[group].count)
-        members[group].append(user)
+        if groups.count > 1 {
+            user.groupPosition = Int32(members[group].count)
+            members[group].append(user)
+        }
         user.start()
     }
 
@@ -380,7 +387,7 @@ final class LoopDriver: TimerTarget {
             last.position = i
         }
         let g = Int(user.group), j = Int(user.groupPosition)
-        guard j < members[g].count, members[g][j] === user else { return }
+        guard groups.count > 1, j < members[g].count, members[g][j] === user else { return }
         let lastInGroup = members[g].removeLast()
         if j < members[g].count {
             members[g][j] = lastInGroup
@@ -437,7 +444,7 @@ final class LoopDriver: TimerTarget {
         // Keep the connect pipeline full: a finished handshake makes room for the next at once,
         // instead of waiting for the next tick (unless failures are being backed off).
         if state == .running && users.count < currentTarget && connecting < maxConnecting && now >= backoffUntil,
-           let g = groups.indices.first(where: { members[$0].count < groupTargets[$0] }) {
+           let g = groups.indices.first(where: { memberCount($0) < groupTargets[$0] }) {
             startUser(group: g)
         }
     }

@@ -22,12 +22,20 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
     let number: Int64
     /// Position in the driver's list of active users, and in its group's.
     var position = 0
-    /// The user's group (index into the scenario's groups), and its number within the group
-    /// (unique across agents; the group's feeder row).
+    // The small fields together, so an idle user stays small (an object's fields are laid out
+    // in declaration order).
+    /// The user's group (index into the scenario's groups).
     var group: Int32 = 0
     var groupPosition: Int32 = 0
-    var numberInGroup: Int64 = 0
     var state = State.idle
+    var stopRequested = false
+    /// The run is over and draining: finish the expect in progress, start nothing new.
+    var draining = false
+    /// True once the user reached the end of its steps (as opposed to being stopped or failing).
+    var completedScript = false
+    /// The script closed this user's connection (`close`, `reconnect`) and it has not opened
+    /// the next one yet: the loop does not owe that connection meanwhile.
+    var offlineByScript = false
     var connection: WebSocketConnection?
     /// The TLS session of the user's last wss:// connection, resumed on the next.
     var tlsSession: TLSSession?
@@ -47,14 +55,6 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
     /// State most users of most scenarios never need, allocated on first use so an idle user
     /// stays small.
     var extras: Extras?
-    var stopRequested = false
-    /// The run is over and draining: finish the expect in progress, start nothing new.
-    var draining = false
-    /// True once the user reached the end of its steps (as opposed to being stopped or failing).
-    var completedScript = false
-    /// The script closed this user's connection (`close`, `reconnect`) and it has not opened
-    /// the next one yet: the loop does not owe that connection meanwhile.
-    var offlineByScript = false
 
     struct PendingExpectation {
         let pc: Int
@@ -112,6 +112,10 @@ final class VirtualUser: WebSocketDelegate, TimerTarget {
         extras = created
         return created
     }
+
+    /// The user's number within its group (unique across agents; its row of the group's
+    /// feeder): the driver numbers users `inGroup × groups + group`.
+    func numberInGroup(groups: Int) -> Int64 { number / Int64(groups) }
 
     init(driver: LoopDriver, number: Int64, seed: UInt64) {
         self.driver = driver
